@@ -286,3 +286,72 @@ class ClusterState:
     confidence: float
     credited_source: str | None
     roles: tuple[MemberRole, ...]
+
+
+# --- views (what the store hands to the outputs and the CLI) -------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleView:
+    """One stored article with its cluster and provenance fields (the export record)."""
+
+    id: int
+    outlet: str
+    feed_url: str | None
+    guid: str | None
+    url: str | None
+    canonical_url: str | None
+    title: str
+    published_at: datetime | None
+    first_seen_at: datetime
+    cluster_id: int | None
+    relation: Relation | None
+    similarity: float | None
+    credits: tuple[str, ...]  # tracked outlets by display name, other sources as written
+    author: str | None = None
+    summary: str = ""
+    #: The outlet this article credits as its source (a rewrite's "via X"), if any.
+    credits_outlet: str | None = None
+    #: The time provenance trusts for this article (plausible published_at, else first_seen_at).
+    at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FirstReporter:
+    outlet: str
+    article_id: int
+    url: str | None
+    at: datetime
+    basis: Basis
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterView:
+    """A story cluster; ``members`` is filled by ``get_cluster`` and empty in listings."""
+
+    id: int
+    title: str
+    size: int
+    outlets: tuple[str, ...]  # display names, in order of first appearance
+    first_reporter: FirstReporter
+    credited_source: str | None
+    first_seen_at: datetime
+    last_seen_at: datetime
+    confidence: float = 1.0
+    members: tuple[ArticleView, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class FeedStatusView:
+    """One feed's fetch state, as ``feeds status`` shows it."""
+
+    outlet: str
+    feed_url: str
+    state: FeedState
+    last_fetched_at: datetime | None
+    last_status: int | None
+    error_kind: ErrorKind | None
+    error_message: str | None
+    error_count: int
+    next_fetch_at: datetime | None
+    articles: int
