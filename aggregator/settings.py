@@ -23,7 +23,9 @@ class DatabaseSettings:
 class FetchSettings:
     #: Loopback, private, link-local, CGNAT and metadata addresses are refused unless true.
     allow_private_networks: bool = False
-    user_agent: str = "aggregator/0.1 (news deduplicator; +https://github.com/aggregator-news/aggregator)"
+    user_agent: str = (
+        "aggregator/0.1 (news deduplicator; +https://github.com/aggregator-news/aggregator)"
+    )
     connect_timeout: float = 10.0  # seconds (DESIGN.md §3)
     read_timeout: float = 15.0
     total_timeout: float = 20.0  # whole request including the body, for a feed

@@ -261,7 +261,6 @@ class MemberFacts:
     #: Last successful fetch of the article's feed that did not carry it (None if unknown).
     absent_at: datetime | None
     credits: tuple[Credit, ...]
-    similarity: Similarity | None  # against the cluster's representative; None for it
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,194 @@
+"""The daemon: an APScheduler tick that runs fetch cycles, and the HTTP server, in one loop.
+
+The daemon is a trigger, not a brain: each tick asks the pipeline to fetch whatever the
+store says is due. SIGTERM / SIGINT stop the scheduler, cancel the cycle in flight (its
+fetches; a batch already writing finishes its transaction) and stop the server, well
+inside the 8 s a service manager allows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Generator, Iterator, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+import uvicorn
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from aggregator.errors import AggregatorError, NotFound, ParseError
+from aggregator.fetch import Fetcher
+from aggregator.outputs.feed import default_channel
+from aggregator.outputs.web import create_app
+from aggregator.parse import parse_feed
+from aggregator.pipeline import CycleReport, Pipeline
+from aggregator.settings import Settings
+from aggregator.store import Store
+from aggregator.types import OutletConfig
+
+log = logging.getLogger(__name__)
+
+#: Seconds the HTTP server gets to finish open requests on shutdown (of the 8 s budget).
+GRACEFUL_HTTP_SECONDS = 3
+#: Seconds a cancelled cycle gets to unwind (release its leases) before we stop waiting.
+CYCLE_UNWIND_SECONDS = 3
+
+
+@contextlib.contextmanager
+def open_pipeline(settings: Settings, outlets: Sequence[OutletConfig]) -> Iterator[Pipeline]:
+    """A prepared pipeline on the configured store (schema checked), closed afterwards."""
+    store = Store.open(settings.database.url)
+    pipeline = Pipeline(store, settings, outlets)
+    try:
+        pipeline.prepare()
+        yield pipeline
+    finally:
+        pipeline.close()
+        store.close()
+
+
+def run_once(
+    settings: Settings, outlets: Sequence[OutletConfig], *, everything: bool
+) -> CycleReport:
+    """``aggregator run --once``: one cycle over the due (or all) feeds."""
+
+    async def cycle(pipeline: Pipeline) -> CycleReport:
+        async with Fetcher(settings.fetch) as fetcher:
+            return await pipeline.run_cycle(fetcher, everything=everything)
+
+    with open_pipeline(settings, outlets) as pipeline:
+        return asyncio.run(cycle(pipeline))
+
+
+def ingest_files(
+    settings: Settings, outlets: Sequence[OutletConfig], outlet: str, files: Sequence[Path]
+) -> Iterator[tuple[Path, int]]:
+    """``aggregator ingest``: store feed files as if fetched from the outlet."""
+    if outlet not in {o.name for o in outlets}:
+        known = ", ".join(sorted(o.name for o in outlets))
+        raise NotFound(f"outlet {outlet!r} is not in the outlets file (known: {known})")
+    with open_pipeline(settings, outlets) as pipeline:
+        for path in files:
+            try:
+                body = path.read_bytes()
+            except OSError as exc:
+                raise AggregatorError(f"cannot read {path}: {exc.strerror}") from None
+            now = datetime.now(UTC)
+            url = path.resolve().as_uri()
+            try:
+                parsed = parse_feed(body, {}, url)
+            except ParseError as exc:
+                raise ParseError(f"{path}: {exc}", kind=exc.kind) from None
+            feed_id = pipeline.store.ingest_feed(outlet, url, now)
+            yield path, pipeline.ingest(outlet, parsed, now, feed_id=feed_id, feed_url=url)
+
+
+class _Server(uvicorn.Server):
+    """uvicorn without its own signal handling: the daemon owns the signals."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        yield
+
+
+class Daemon:
+    """Scheduler + HTTP server + signals around one pipeline."""
+
+    def __init__(self, settings: Settings, pipeline: Pipeline) -> None:
+        self.settings = settings
+        self.pipeline = pipeline
+        self.stopping = asyncio.Event()
+        self._cycle: asyncio.Task[CycleReport] | None = None
+        channel = default_channel(settings.http, "rss")
+        app = create_app(
+            pipeline.store,
+            settings=settings.http,
+            channel=channel,
+            registry=pipeline.metrics.registry,
+        )
+        config = uvicorn.Config(
+            app,
+            host=settings.http.host,
+            port=settings.http.port,
+            log_level="warning",
+            lifespan="off",
+            timeout_graceful_shutdown=GRACEFUL_HTTP_SECONDS,
+        )
+        self.server = _Server(config)
+
+    async def tick(self, fetcher: Fetcher) -> None:
+        """One scheduled cycle; errors are logged, never fatal to the daemon."""
+        self._cycle = asyncio.ensure_future(self.pipeline.run_cycle(fetcher))
+        try:
+            report = await self._cycle
+            log.info(
+                "cycle: %d feeds, %d new articles, %d failed",
+                len(report.feeds),
+                report.new_articles,
+                len(report.failures),
+            )
+        except asyncio.CancelledError:
+            log.info("cycle cancelled: the daemon is stopping")
+        except Exception:
+            log.exception("fetch cycle failed")
+        finally:
+            self._cycle = None
+
+    def stop(self) -> None:
+        """Begin a clean stop (signal handler)."""
+        log.info("stopping")
+        self.stopping.set()
+        self.server.should_exit = True
+        if self._cycle is not None:
+            self._cycle.cancel()
+
+    async def serve(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self.stop)
+        async with Fetcher(self.settings.fetch) as fetcher:
+            scheduler = self._scheduler(fetcher)
+            scheduler.start()
+            server = asyncio.ensure_future(self.server.serve())
+            try:
+                await self.stopping.wait()
+            finally:
+                scheduler.shutdown(wait=False)
+                cycle = self._cycle
+                if cycle is not None:
+                    cycle.cancel()
+                    await asyncio.wait([cycle], timeout=CYCLE_UNWIND_SECONDS)
+                self.server.should_exit = True
+                await server
+
+    def _scheduler(self, fetcher: Fetcher) -> AsyncIOScheduler:
+        tick = self.settings.schedule.tick
+        scheduler = AsyncIOScheduler(timezone=UTC)
+        scheduler.add_job(
+            self.tick,
+            IntervalTrigger(seconds=max(1, int(tick.total_seconds())), timezone=UTC),
+            args=[fetcher],
+            id="fetch-cycle",
+            next_run_time=datetime.now(UTC),
+            max_instances=1,
+            # after a sleep or a clock jump: one catch-up tick, not one per missed interval
+            coalesce=True,
+            misfire_grace_time=max(1, int(tick.total_seconds())),
+        )
+        return scheduler
+
+
+def run_forever(settings: Settings, outlets: Sequence[OutletConfig]) -> None:
+    """``aggregator run``: until SIGTERM or SIGINT."""
+    with open_pipeline(settings, outlets) as pipeline:
+        log.warning(
+            "aggregator serving on http://%s:%d/ with %d outlets",
+            settings.http.host,
+            settings.http.port,
+            len(outlets),
+        )
+        asyncio.run(Daemon(settings, pipeline).serve())

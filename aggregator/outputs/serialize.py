@@ -1,0 +1,86 @@
+"""The JSON shape of clusters, articles and feeds: the one definition of PRODUCT.md §2.
+
+The CLI's ``--json``, ``export`` and the HTTP API all call these functions, so a field is
+named, ordered and formatted in exactly one place. Values are plain JSON types: timestamps
+are ISO-8601 UTC strings ending in "Z", enums are their string values. The text is passed
+through unchanged (an export must be faithful); renderers that embed it clean it themselves.
+"""
+
+from __future__ import annotations
+
+from aggregator.outputs.safety import iso_z
+from aggregator.types import ArticleView, ClusterView, FeedStatusView, FirstReporter
+
+#: Similarities are estimates; more digits than this would only suggest false precision.
+SIMILARITY_DIGITS = 4
+
+
+def article_to_dict(a: ArticleView) -> dict[str, object]:
+    """Return the export record of one article (PRODUCT.md §2 ``export --format jsonl``)."""
+    return {
+        "id": a.id,
+        "outlet": a.outlet,
+        "feed_url": a.feed_url,
+        "guid": a.guid,
+        "url": a.url,
+        "canonical_url": a.canonical_url,
+        "title": a.title,
+        "published_at": iso_z(a.published_at),
+        "first_seen_at": iso_z(a.first_seen_at),
+        "cluster_id": a.cluster_id,
+        "relation": a.relation.value if a.relation is not None else None,
+        "similarity": _round(a.similarity),
+        "credits": list(a.credits),
+        "author": a.author,
+        "credits_outlet": a.credits_outlet,
+        "at": iso_z(a.at),
+    }
+
+
+def first_reporter_to_dict(f: FirstReporter) -> dict[str, object]:
+    """Return a cluster's ``first_reporter`` object."""
+    return {
+        "outlet": f.outlet,
+        "article_id": f.article_id,
+        "url": f.url,
+        "at": iso_z(f.at),
+        "basis": f.basis.value,
+    }
+
+
+def cluster_to_dict(c: ClusterView) -> dict[str, object]:
+    """Return one cluster; ``members`` is present only when the view carries members."""
+    out: dict[str, object] = {
+        "id": c.id,
+        "title": c.title,
+        "size": c.size,
+        "outlets": list(c.outlets),
+        "first_reporter": first_reporter_to_dict(c.first_reporter),
+        "credited_source": c.credited_source,
+        "first_seen_at": iso_z(c.first_seen_at),
+        "last_seen_at": iso_z(c.last_seen_at),
+        "confidence": _round(c.confidence),
+    }
+    if c.members:
+        out["members"] = [article_to_dict(m) for m in c.members]
+    return out
+
+
+def feed_status_to_dict(f: FeedStatusView) -> dict[str, object]:
+    """Return one feed's state (PRODUCT.md §2 ``feeds status --json``)."""
+    return {
+        "outlet": f.outlet,
+        "feed_url": f.feed_url,
+        "state": f.state.value,
+        "last_fetched_at": iso_z(f.last_fetched_at),
+        "last_status": f.last_status,
+        "error_kind": f.error_kind.value if f.error_kind is not None else None,
+        "error_message": f.error_message,
+        "error_count": f.error_count,
+        "next_fetch_at": iso_z(f.next_fetch_at),
+        "articles": f.articles,
+    }
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, SIMILARITY_DIGITS)

@@ -1,0 +1,261 @@
+"""The Store: the one door to the database, with verb-named methods.
+
+The database is the source of truth; everything else (the LSH index, the outputs) is
+derived from it. Writes go through ``batch()`` (one transaction); the read side lives in
+``queries.py`` and is mixed in here so the outputs see one object.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Connection, Engine, and_, func, insert, or_, select, update
+from sqlalchemy.exc import OperationalError
+
+from aggregator.errors import StoreError
+from aggregator.store import engine as engines
+from aggregator.store import schema
+from aggregator.store.batch import Batch
+from aggregator.store.models import ArticleRow, FeedRow, Meta, OutletRow
+from aggregator.store.queries import Queries
+from aggregator.types import FeedState, Fingerprint, OutletConfig
+
+
+@dataclass(frozen=True, slots=True)
+class DueFeed:
+    """A feed claimed for fetching, with what the fetcher and the scheduler need."""
+
+    id: int
+    outlet: str
+    url: str
+    etag: str | None
+    last_modified: str | None
+    error_count: int
+    last_success_at: datetime | None
+    last_full_fetch_at: datetime | None
+    interval: timedelta | None
+
+
+class Store(Queries):
+    """Everything the product keeps, on SQLite or PostgreSQL."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @classmethod
+    def open(cls, url: str, *, check_schema: bool = True) -> Store:
+        """Connect; by default refuse a database whose schema is not this program's."""
+        store = cls(engines.create(url))
+        if check_schema:
+            try:
+                schema.check(store.engine)
+            except OperationalError as exc:
+                raise StoreError(f"cannot open the database {url}: {exc.orig}") from None
+        return store
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def upgrade(self) -> tuple[str | None, str | None]:
+        """Apply pending migrations (``aggregator db upgrade``)."""
+        return schema.upgrade(self.engine)
+
+    @contextmanager
+    def batch(self) -> Iterator[Batch]:
+        """One write transaction; commits when the block ends without an exception."""
+        with engines.write(self.engine) as conn:
+            yield Batch(conn)
+
+    # --- meta -------------------------------------------------------------------------
+
+    def get_meta(self, key: str) -> str | None:
+        with engines.read(self.engine) as conn:
+            return conn.scalar(select(Meta.value).where(Meta.key == key))
+
+    def set_meta(self, key: str, value: str) -> None:
+        with engines.write(self.engine) as conn:
+            if conn.scalar(select(Meta.key).where(Meta.key == key)) is None:
+                conn.execute(insert(Meta).values(key=key, value=value))
+            else:
+                conn.execute(update(Meta).where(Meta.key == key).values(value=value))
+
+    # --- outlets and feeds ------------------------------------------------------------
+
+    def sync_outlets(self, outlets: Sequence[OutletConfig], now: datetime) -> None:
+        """Make the stored outlets and feeds match the outlets file.
+
+        New outlets and feeds are added (due at once); feeds no longer listed are disabled,
+        never deleted, so their articles and history stay.
+        """
+        with engines.write(self.engine) as conn:
+            listed: set[str] = set()
+            for outlet in outlets:
+                outlet_id = self._upsert_outlet(conn, outlet, now)
+                for url in outlet.feeds:
+                    listed.add(url)
+                    self._upsert_feed(conn, outlet_id, url, now)
+            conn.execute(
+                update(FeedRow)
+                .where(FeedRow.origin == "config", FeedRow.url.not_in(listed or {""}))
+                .values(state=FeedState.DISABLED.value)
+            )
+            names = [o.name for o in outlets]
+            conn.execute(
+                update(OutletRow).where(OutletRow.name.not_in(names or [""])).values(active=False)
+            )
+
+    @staticmethod
+    def _upsert_outlet(conn: Connection, outlet: OutletConfig, now: datetime) -> int:
+        values = {
+            "homepage": outlet.homepage,
+            "aliases": list(outlet.aliases),
+            "interval_seconds": int(outlet.interval.total_seconds()) if outlet.interval else None,
+            "active": True,
+        }
+        found = conn.scalar(select(OutletRow.id).where(OutletRow.name == outlet.name))
+        if found is not None:
+            conn.execute(update(OutletRow).where(OutletRow.id == found).values(**values))
+            return int(found)
+        query = insert(OutletRow).values(name=outlet.name, created_at=now, **values)
+        return int(conn.execute(query.returning(OutletRow.id)).scalar_one())
+
+    @staticmethod
+    def _upsert_feed(conn: Connection, outlet_id: int, url: str, now: datetime) -> None:
+        row = conn.execute(select(FeedRow.id, FeedRow.state).where(FeedRow.url == url)).first()
+        if row is None:
+            conn.execute(
+                insert(FeedRow).values(
+                    outlet_id=outlet_id, url=url, origin="config", created_at=now
+                )
+            )
+            return
+        values: dict[str, object] = {"outlet_id": outlet_id, "origin": "config"}
+        if row.state == FeedState.DISABLED.value:
+            values["state"] = FeedState.OK.value
+        conn.execute(update(FeedRow).where(FeedRow.id == row.id).values(**values))
+
+    def ingest_feed(self, outlet: str, url: str, now: datetime) -> int:
+        """The feed row that files given to ``aggregator ingest`` are recorded under."""
+        with engines.write(self.engine) as conn:
+            outlet_id = conn.scalar(select(OutletRow.id).where(OutletRow.name == outlet))
+            if outlet_id is None:
+                raise StoreError(f"outlet {outlet!r} is not in the database")
+            found = conn.scalar(select(FeedRow.id).where(FeedRow.url == url))
+            if found is not None:
+                return int(found)
+            values = {"outlet_id": outlet_id, "url": url, "origin": "ingest", "created_at": now}
+            return int(
+                conn.execute(insert(FeedRow).values(**values).returning(FeedRow.id)).scalar_one()
+            )
+
+    def claim_due(
+        self, now: datetime, lease: timedelta, *, everything: bool = False
+    ) -> list[DueFeed]:
+        """Claim the feeds that are due (all scheduled feeds with ``everything``).
+
+        A claim sets a lease, so another daemon on the same PostgreSQL database skips the
+        feed (``FOR UPDATE SKIP LOCKED``) until the fetch is recorded or the lease expires.
+        """
+        due = and_(
+            FeedRow.origin == "config",
+            FeedRow.state != FeedState.DISABLED.value,
+            or_(FeedRow.lease_until.is_(None), FeedRow.lease_until < now),
+        )
+        if not everything:
+            due = and_(due, or_(FeedRow.next_fetch_at.is_(None), FeedRow.next_fetch_at <= now))
+        query = (
+            select(FeedRow, OutletRow.name, OutletRow.interval_seconds)
+            .join(OutletRow, OutletRow.id == FeedRow.outlet_id)
+            .where(due)
+            .order_by(FeedRow.next_fetch_at.is_not(None), FeedRow.next_fetch_at, FeedRow.id)
+        )
+        if self.dialect == "postgresql":
+            query = query.with_for_update(skip_locked=True, of=FeedRow)
+        with engines.write(self.engine) as conn:
+            rows = engines.orm(conn).execute(query).all()
+            ids = [row.FeedRow.id for row in rows]
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                conn.execute(
+                    update(FeedRow).where(FeedRow.id.in_(chunk)).values(lease_until=now + lease)
+                )
+        return [_due_feed(row.FeedRow, row.name, row.interval_seconds) for row in rows]
+
+    def release(self, feed_ids: Sequence[int]) -> None:
+        """Give back claimed feeds that were not fetched (e.g. the daemon is stopping)."""
+        if feed_ids:
+            with engines.write(self.engine) as conn:
+                conn.execute(
+                    update(FeedRow).where(FeedRow.id.in_(list(feed_ids))).values(lease_until=None)
+                )
+
+    # --- the index --------------------------------------------------------------------
+
+    def index_rows(self, since: datetime, min_tokens: int) -> Iterator[tuple[int, bytes, datetime]]:
+        """(id, signature, first seen) of clusterable articles first seen since ``since``."""
+        query = (
+            select(ArticleRow.id, ArticleRow.signature, ArticleRow.first_seen_at)
+            .where(
+                ArticleRow.first_seen_at >= since,
+                ArticleRow.signature.is_not(None),
+                ArticleRow.tokens >= min_tokens,
+            )
+            .order_by(ArticleRow.first_seen_at, ArticleRow.id)
+        )
+        with engines.read(self.engine) as conn:
+            for row in conn.execute(query.execution_options(yield_per=2000)):
+                yield int(row.id), bytes(row.signature), row.first_seen_at
+
+    def refingerprint(self, compute: Callable[[str], Fingerprint]) -> int:
+        """Recompute every stored signature (the fingerprint parameters changed)."""
+        done = 0
+        last_id = 0
+        while True:
+            with engines.write(self.engine) as conn:
+                rows = conn.execute(
+                    select(ArticleRow.id, ArticleRow.text)
+                    .where(ArticleRow.id > last_id)
+                    .order_by(ArticleRow.id)
+                    .limit(1000)
+                ).all()
+                for row in rows:
+                    fp = compute(row.text)
+                    conn.execute(
+                        update(ArticleRow)
+                        .where(ArticleRow.id == row.id)
+                        .values(
+                            signature=fp.signature,
+                            shingles=fp.shingles,
+                            tokens=fp.tokens,
+                            passages=list(fp.passages),
+                        )
+                    )
+            if not rows:
+                return done
+            done += len(rows)
+            last_id = rows[-1].id
+
+    def count_articles(self) -> int:
+        with engines.read(self.engine) as conn:
+            return int(conn.scalar(select(func.count()).select_from(ArticleRow)) or 0)
+
+
+def _due_feed(row: FeedRow, outlet: str, interval_seconds: int | None) -> DueFeed:
+    return DueFeed(
+        id=row.id,
+        outlet=outlet,
+        url=row.url,
+        etag=row.etag,
+        last_modified=row.last_modified,
+        error_count=row.error_count,
+        last_success_at=row.last_success_at,
+        last_full_fetch_at=row.last_full_fetch_at,
+        interval=timedelta(seconds=interval_seconds) if interval_seconds else None,
+    )
