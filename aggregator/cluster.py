@@ -193,12 +193,18 @@ def redis_storage(url: str, prefix: str, settings: DedupSettings) -> dict[str, A
 
 def redis_params(url: str) -> dict[str, Any]:
     """Connection keywords for ``redis.Redis`` from a redis:// URL."""
+    problem = f"redis url {url!r}: expected redis://[user:password@]host[:port][/db]"
     parts = urlsplit(url)
     if parts.scheme not in {"redis", "rediss"} or not parts.hostname:
-        raise ValueError(f"redis url {url!r}: expected redis://host:port/db")
-    params: dict[str, Any] = {"host": parts.hostname, "port": parts.port or 6379}
+        raise ValueError(problem)
+    try:
+        params: dict[str, Any] = {"host": parts.hostname, "port": parts.port or 6379}
+    except ValueError:
+        raise ValueError(f"{problem} (the port is not a number)") from None
     database = parts.path.strip("/")
     if database:
+        if not database.isascii() or not database.isdigit():
+            raise ValueError(f"{problem} (the database {database!r} is not a number)")
         params["db"] = int(database)
     if parts.password:
         params["password"] = unquote(parts.password)

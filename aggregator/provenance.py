@@ -63,14 +63,36 @@ def credits_present(member: MemberFacts, outlets: set[str]) -> bool:
 
 
 def choose_first(members: Sequence[MemberFacts]) -> tuple[MemberFacts, Basis]:
-    """The first reporter and how it was decided."""
+    """The first reporter and how it was decided.
+
+    Members that credit another member's outlet are not candidates. A credit is also a
+    statement about time: the credited outlet had the story no later than the article that
+    credits it, so its effective time is the earlier of the two.
+    """
     earliest = min(members, key=_order_key)
     outlets = {m.outlet for m in members}
-    uncredited = [m for m in members if not credits_present(m, outlets)]
-    first = min(uncredited or members, key=_order_key)
+    uncredited = [m for m in members if not credits_present(m, outlets)] or list(members)
+    credited_by = _earliest_credit_times(members)
+
+    def effective(m: MemberFacts) -> tuple[datetime, datetime, datetime, int]:
+        own = trusted_time(m)
+        return (min(own, credited_by.get(m.outlet, own)), own, m.first_seen_at, m.article_id)
+
+    first = min(uncredited, key=effective)
     if first is not earliest:
         return first, Basis.CREDIT
     return first, Basis.PUBLISHED if is_plausible(first) else Basis.OBSERVED
+
+
+def _earliest_credit_times(members: Sequence[MemberFacts]) -> dict[str, datetime]:
+    """For each credited outlet, the trusted time of the earliest member crediting it."""
+    found: dict[str, datetime] = {}
+    for m in members:
+        for credit in m.credits:
+            if credit.outlet and credit.outlet != m.outlet:
+                at = trusted_time(m)
+                found[credit.outlet] = min(at, found.get(credit.outlet, at))
+    return found
 
 
 def _confidence(members: Sequence[MemberFacts], first: MemberFacts, basis: Basis) -> float:
@@ -93,13 +115,25 @@ def _credited_outlet(member: MemberFacts, first: MemberFacts) -> str | None:
     return (ranked[0].outlet or ranked[0].name) if ranked else None
 
 
-def relation_of(member: MemberFacts, similarity: Similarity | None) -> Relation:
+def _credit_key(credit: Credit) -> str:
+    return credit.outlet or credit.name.lower()
+
+
+def relation_of(
+    member: MemberFacts, similarity: Similarity | None, original: MemberFacts | None = None
+) -> Relation:
     """Copy or rewrite, for a member that is not the original.
 
     A reporting credit ("via X", "X reported") makes a rewrite even when much text is
-    reused; a wire credit ("(AP)", "By Reuters") keeps a copy a copy.
+    reused; a wire credit ("(AP)", "By Reuters") keeps a copy a copy. A credit the member
+    merely carries over from the original's own text ("CBS News reported" in both) says
+    nothing about the member, so it does not count.
     """
-    if any(c.kind is CreditKind.REPORTING for c in member.credits):
+    inherited = {_credit_key(c) for c in original.credits} if original else set()
+    own = [c for c in member.credits if _credit_key(c) not in inherited]
+    if original is not None:
+        own += [c for c in member.credits if c.outlet == original.outlet and c not in own]
+    if any(c.kind is CreditKind.REPORTING for c in own):
         return Relation.REWRITE
     if any(c.kind is CreditKind.WIRE for c in member.credits):
         return Relation.COPY
@@ -139,7 +173,7 @@ def assess_cluster(
         roles.append(
             MemberRole(
                 article_id=member.article_id,
-                relation=relation_of(member, sim),
+                relation=relation_of(member, sim, first),
                 similarity=round(max(sim.jaccard, sim.containment), 4) if sim else 0.0,
                 credits_outlet=_credited_outlet(member, first),
                 at=trusted_time(member),

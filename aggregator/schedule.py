@@ -15,7 +15,11 @@ from email.utils import parsedate_to_datetime
 from aggregator.settings import ScheduleSettings
 from aggregator.types import ErrorKind, FeedState
 
-_MAX_AGE = re.compile(r"(?:^|,)\s*(?:s-)?max-age\s*=\s*\"?(\d+)", re.IGNORECASE)
+_MAX_AGE = re.compile(r"(?:^|,)\s*(?:s-)?max-age\s*=\s*\"?([0-9]{1,12})", re.IGNORECASE | re.ASCII)
+_SECONDS = re.compile(r"[0-9]{1,12}", re.ASCII)
+#: Any delay a server may ask for is read as at most this; later caps bring it to 24 h.
+#: (Without a bound, "Retry-After: 99999999999999" overflows timedelta.)
+LONGEST_HINT = timedelta(days=365)
 _NO_CACHE = re.compile(r"(?:^|,)\s*(?:no-cache|no-store)\b", re.IGNORECASE)
 
 
@@ -45,8 +49,8 @@ def parse_retry_after(value: str | None, now: datetime) -> timedelta | None:
     if not value:
         return None
     text = value.strip()
-    if text.isdigit():
-        return timedelta(seconds=int(text))
+    if _SECONDS.fullmatch(text):
+        return min(LONGEST_HINT, timedelta(seconds=int(text)))
     when = parse_http_date(text)
     if when is None:
         return None
@@ -60,12 +64,12 @@ def server_hint(
     cache_control = headers.get("cache-control", "")
     match = _MAX_AGE.search(cache_control)
     if match and not _NO_CACHE.search(cache_control):
-        return timedelta(seconds=int(match.group(1)))
+        return min(LONGEST_HINT, timedelta(seconds=int(match.group(1))))
     expires = parse_http_date(headers.get("expires", ""))
     if expires is not None:
         return expires - now
     if ttl_seconds:
-        return timedelta(seconds=ttl_seconds)
+        return min(LONGEST_HINT, timedelta(seconds=ttl_seconds))
     return None
 
 
@@ -106,13 +110,16 @@ def next_after_error(
     settings: ScheduleSettings,
     rng: random.Random,
 ) -> datetime:
-    """Next attempt after a failure; a rate limit's Retry-After wins over plain backoff."""
+    """Next attempt after a failure; a rate limit's Retry-After wins over plain backoff.
+
+    The cap applies after the jitter: no failing feed waits longer than error_backoff_max.
+    """
     delay = backoff(error_count, settings)
     if kind is ErrorKind.RATE_LIMITED:
         asked = parse_retry_after(headers.get("retry-after"), now)
         delay = asked if asked is not None else settings.retry_after_default
-        delay = min(max(delay, settings.min_interval), settings.error_backoff_max)
-    return now + with_jitter(delay, settings, rng)
+        delay = max(delay, settings.min_interval)
+    return now + min(with_jitter(delay, settings, rng), settings.error_backoff_max)
 
 
 def state_for(error_count: int, settings: ScheduleSettings) -> FeedState:
