@@ -17,6 +17,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from sqlalchemy.exc import IntegrityError
+
 from aggregator import cluster, provenance, schedule
 from aggregator.cluster import Candidate, WindowedIndex
 from aggregator.credits import AliasTable, extract_credits
@@ -44,6 +46,8 @@ from aggregator.types import (
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
+#: A cycle outcome that is not the feed's fault: our store refused the batch.
+STORE_ERROR = "store_error"
 
 
 def utcnow() -> datetime:
@@ -72,6 +76,10 @@ class CycleReport:
     @property
     def failures(self) -> list[FeedReport]:
         return [f for f in self.feeds if f.outcome not in {"ok", "not_modified"}]
+
+    @property
+    def store_errors(self) -> list[FeedReport]:
+        return [f for f in self.feeds if f.outcome == STORE_ERROR]
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,12 +168,21 @@ class Pipeline:
         try:
             await asyncio.gather(*(one(feed) for feed in due))
         finally:
-            done = {r.url for r in report.feeds}
-            self.store.release([f.id for f in due if f.url not in done])
+            recorded = {r.url for r in report.feeds if r.outcome != STORE_ERROR}
+            self._release([f.id for f in due if f.url not in recorded])
         self.metrics.cycles.inc()
         self.metrics.last_cycle.set(self.clock().timestamp())
         self.metrics.index_size.set(len(self.index))
         return report
+
+    def _release(self, feed_ids: list[int]) -> None:
+        """Give back leases of feeds whose fetch was not recorded (best effort)."""
+        try:
+            self.store.release(feed_ids)
+        except Exception:
+            log.exception(
+                "could not release %d feed leases; they expire on their own", len(feed_ids)
+            )
 
     def _request_for(self, feed: DueFeed, now: datetime) -> FetchRequest:
         full = schedule.needs_full_refetch(feed.last_full_fetch_at, now, self.settings.schedule)
@@ -179,7 +196,19 @@ class Pipeline:
         self.metrics.fetch_seconds.observe(result.elapsed)
 
     def process(self, feed: DueFeed, result: FetchResult) -> FeedReport:
-        """Turn one fetch result into stored state. Never raises for feed problems."""
+        """Turn one fetch result into stored state; never raises.
+
+        A problem of the feed becomes its typed error. A problem of our own store (the
+        database went away, a bug) is logged and reported as ``store_error``; the feed's
+        lease is given back so a later cycle retries it, and the other feeds go on.
+        """
+        try:
+            return self._process(feed, result)
+        except Exception as exc:
+            log.exception("feed %s: could not store the fetch result", feed.url)
+            return FeedReport(feed.url, STORE_ERROR, message=f"{type(exc).__name__}: {exc}")
+
+    def _process(self, feed: DueFeed, result: FetchResult) -> FeedReport:
         if isinstance(result, FetchFailure):
             return self._record_failure(feed, result)
         if isinstance(result, NotModified):
@@ -286,6 +315,25 @@ class Pipeline:
     ) -> int:
         """Store a parsed feed's new articles in one transaction; returns how many were new."""
         articles = self._normalize(parsed, outlet, feed_url, now)
+        try:
+            new = self._store_batch(outlet, articles, feed_id, absent_at, outcome)
+        except IntegrityError:
+            # Another daemon sharing the database stored one of these items after this batch
+            # looked for it (two feeds of one outlet carry it). The batch was rolled back;
+            # once more, it finds the item known and skips it.
+            log.info("%s: an item was stored concurrently; retrying the batch", feed_url)
+            new = self._store_batch(outlet, articles, feed_id, absent_at, outcome)
+        self.metrics.articles.inc(new)
+        return new
+
+    def _store_batch(
+        self,
+        outlet: str,
+        articles: Sequence[Article],
+        feed_id: int | None,
+        absent_at: datetime | None,
+        outcome: FeedOutcome | None,
+    ) -> int:
         added: list[int] = []  # every new article id; clusterable ones are also in the index
         try:
             with self.store.batch() as batch:
@@ -306,7 +354,6 @@ class Pipeline:
             for article_id in added:
                 self.index.discard(article_id)  # the rows were rolled back
             raise
-        self.metrics.articles.inc(len(added))
         return len(added)
 
     def _normalize(

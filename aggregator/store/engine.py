@@ -32,6 +32,11 @@ def _sqlite_path(url: str) -> Path | None:
     return Path(database)
 
 
+def _unicode_lower(value: object) -> object:
+    """SQL ``lower()`` for all of Unicode, as PostgreSQL has it (SQLite's folds only ASCII)."""
+    return value.lower() if isinstance(value, str) else value
+
+
 def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -43,6 +48,9 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA synchronous = NORMAL")
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.close()
+        # Case-insensitive search and outlet filters lower() both sides; without this,
+        # "Élysée" or "Москва" would match on PostgreSQL but not on SQLite.
+        dbapi_connection.create_function("lower", 1, _unicode_lower, deterministic=True)
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:

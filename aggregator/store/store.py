@@ -23,6 +23,9 @@ from aggregator.store.models import ArticleRow, FeedRow, Meta, OutletRow
 from aggregator.store.queries import Queries
 from aggregator.types import FeedState, Fingerprint, OutletConfig
 
+#: PostgreSQL advisory lock held while the outlets file is synced ("aggr" in ASCII).
+SYNC_LOCK_KEY = 0x61676772
+
 
 @dataclass(frozen=True, slots=True)
 class DueFeed:
@@ -52,8 +55,11 @@ class Store(Queries):
         if check_schema:
             try:
                 schema.check(store.engine)
-            except OperationalError as exc:
-                raise StoreError(f"cannot open the database {url}: {exc.orig}") from None
+            except BaseException as exc:
+                store.close()  # a refused store must not leave pooled connections open
+                if isinstance(exc, OperationalError):
+                    raise StoreError(f"cannot open the database {url}: {exc.orig}") from None
+                raise
         return store
 
     def close(self) -> None:
@@ -95,6 +101,11 @@ class Store(Queries):
         never deleted, so their articles and history stay.
         """
         with engines.write(self.engine) as conn:
+            if self.dialect == "postgresql":
+                # Daemons starting together would each insert the same new outlets, and all
+                # but one would fail on the unique name: syncs take turns (SQLite's BEGIN
+                # IMMEDIATE already serializes them).
+                conn.execute(select(func.pg_advisory_xact_lock(SYNC_LOCK_KEY)))
             listed: set[str] = set()
             for outlet in outlets:
                 outlet_id = self._upsert_outlet(conn, outlet, now)
