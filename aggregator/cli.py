@@ -59,7 +59,10 @@ class Context:
         return load_outlets(self.settings.outlets_file)
 
     def store(self, *, check_schema: bool = True) -> Store:
-        return Store.open(self.settings.database.url, check_schema=check_schema)
+        """The store, closed (its connections too) when the command ends."""
+        store = Store.open(self.settings.database.url, check_schema=check_schema)
+        click.get_current_context().call_on_close(store.close)
+        return store
 
 
 def json_out(value: object) -> None:
@@ -75,16 +78,22 @@ def since_option(text: str) -> datetime | None:
         raise click.BadParameter(str(exc), param_hint="--since") from None
 
 
+def one_line(message: object) -> str:
+    """A message on one line (drivers such as psycopg add indented hint lines)."""
+    return " ".join(str(message).split())
+
+
 @contextmanager
 def user_errors() -> Iterator[None]:
-    """Turn the product's errors into a message and an exit code."""
+    """Turn the product's errors into a one-line message and an exit code."""
     try:
         yield
     except AggregatorError as exc:
-        click.echo(f"aggregator: error: {exc}", err=True)
+        click.echo(f"aggregator: error: {one_line(exc)}", err=True)
         sys.exit(exc.exit_code)
     except SQLAlchemyError as exc:
-        click.echo(f"aggregator: database error: {getattr(exc, 'orig', None) or exc}", err=True)
+        reason = one_line(getattr(exc, "orig", None) or exc)
+        click.echo(f"aggregator: database error: {reason}", err=True)
         sys.exit(StoreError.exit_code)
 
 

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import socket
 from collections.abc import Generator, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -146,14 +147,16 @@ class Daemon:
         if self._cycle is not None:
             self._cycle.cancel()
 
-    async def serve(self) -> None:
+    async def serve(self, listener: socket.socket | None = None) -> None:
+        """Run until stopped; ``listener`` is the bound socket to serve HTTP on."""
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.stop)
         async with Fetcher(self.settings.fetch) as fetcher:
             scheduler = self._scheduler(fetcher)
             scheduler.start()
-            server = asyncio.ensure_future(self.server.serve())
+            sockets = None if listener is None else [listener]
+            server = asyncio.ensure_future(self.server.serve(sockets=sockets))
             try:
                 await self.stopping.wait()
             finally:
@@ -182,13 +185,28 @@ class Daemon:
         return scheduler
 
 
+def listen(host: str, port: int) -> socket.socket:
+    """The HTTP listening socket, bound before anything starts: a port in use is then a
+    one-line error, not uvicorn's SystemExit in the middle of a running daemon."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        return socket.create_server((host, port), family=family, backlog=2048)
+    except OSError as exc:
+        raise AggregatorError(
+            f"cannot listen on {host}:{port} (http.host, http.port): {exc.strerror or exc}"
+        ) from None
+
+
 def run_forever(settings: Settings, outlets: Sequence[OutletConfig]) -> None:
     """``aggregator run``: until SIGTERM or SIGINT."""
-    with open_pipeline(settings, outlets) as pipeline:
+    with (
+        open_pipeline(settings, outlets) as pipeline,
+        contextlib.closing(listen(settings.http.host, settings.http.port)) as listener,
+    ):
         log.warning(
             "aggregator serving on http://%s:%d/ with %d outlets",
             settings.http.host,
-            settings.http.port,
+            listener.getsockname()[1],  # the port the system chose when http.port is 0
             len(outlets),
         )
-        asyncio.run(Daemon(settings, pipeline).serve())
+        asyncio.run(Daemon(settings, pipeline).serve(listener))
