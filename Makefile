@@ -30,13 +30,13 @@ test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
-	$(PY) -m ruff check aggregator tests benchmarks eval
-	$(PY) -m ruff format --check aggregator tests benchmarks eval
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
 	$(PY) -m mypy
 
 format: $(STAMP)
-	$(PY) -m ruff check --fix aggregator tests benchmarks eval
-	$(PY) -m ruff format aggregator tests benchmarks eval
+	$(PY) -m ruff check --fix .
+	$(PY) -m ruff format .
 
 bench: $(STAMP)
 	$(PY) -m benchmarks
