@@ -15,12 +15,13 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from aggregator.devdata import shared_path
 from aggregator.store import Store
 from tests.loopback import LoopbackServer, respond
 
 REPO = Path(__file__).resolve().parent.parent
 SEEDS = REPO / "seeds"
-SHARED = REPO.parent / "shared"
+SHARED = shared_path()
 PG_ENV = "AGGREGATOR_TEST_DATABASE_URL"
 REDIS_ENV = "AGGREGATOR_TEST_REDIS_URL"
 CONTENT_TYPES = {".xml": "application/rss+xml", ".json": "application/feed+json"}

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from aggregator.credits import AliasTable, credit_names, extract_credits
+from aggregator.devdata import shared_path
 from aggregator.types import Credit, CreditKind, OutletConfig
 
-SEEDS = Path(__file__).resolve().parent.parent.parent / "shared" / "seeds"
+SEEDS = shared_path("seeds")
 
 REPORTING, WIRE = CreditKind.REPORTING, CreditKind.WIRE
 SOURCE, CANONICAL = CreditKind.SOURCE, CreditKind.CANONICAL

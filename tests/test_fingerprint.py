@@ -11,13 +11,13 @@ import re
 import subprocess
 import sys
 from datetime import timedelta
-from pathlib import Path
 
 import numpy as np
 import pytest
 from datasketch import MinHash
 
 from aggregator import fingerprint as fp_module
+from aggregator.devdata import shared_path
 from aggregator.fingerprint import (
     PASSAGE_MIN_CHARS,
     fingerprint,
@@ -29,7 +29,7 @@ from aggregator.fingerprint import (
 from aggregator.settings import DedupSettings
 
 SETTINGS = DedupSettings()
-BBC = Path(__file__).resolve().parent.parent.parent / "shared" / "eval" / "bbc"
+BBC = shared_path("eval", "bbc")
 MAX_HASH = np.iinfo(np.uint32).max
 
 STORY = """The city council voted on Tuesday to close the old harbour bridge for repairs,

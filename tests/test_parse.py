@@ -24,12 +24,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from aggregator.devdata import shared_path
 from aggregator.errors import ParseError
 from aggregator.parse import parse_feed
 from aggregator.types import ErrorKind, ParsedEntry, ParsedFeed
 
 FEEDS = Path(__file__).parent / "data" / "feeds"
-EVAL_FEEDS = Path(__file__).resolve().parents[2] / "shared" / "eval" / "feeds"
+EVAL_FEEDS = shared_path("eval", "feeds")
 NO_EVAL = f"third-party feeds not present at {EVAL_FEEDS} (../shared/eval is optional)"
 UPDATE_EXPECTED = os.environ.get("AGGREGATOR_UPDATE_EXPECTED") == "1"
 
