@@ -284,7 +284,11 @@ _RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "fetch.per_host_connections": (lambda v: v >= 1, "must be at least 1"),
     "schedule.jitter": (lambda v: 0 <= v <= 1, "must be between 0 and 1"),
     "schedule.failing_after": (lambda v: v >= 1, "must be at least 1"),
-    "dedup.num_perm": (lambda v: 16 <= v <= 1024, "must be between 16 and 1024"),
+    "dedup.num_perm": (
+        lambda v: 64 <= v <= 1024 and v & (v - 1) == 0,
+        "must be a power of two between 64 and 1024",
+    ),
+    "dedup.anchor_bits": (lambda v: 0 <= v <= 8, "must be between 0 and 8"),
     "dedup.shingle_size": (lambda v: 1 <= v <= 12, "must be between 1 and 12"),
     "dedup.seed": (lambda v: 0 <= v < 2**32, "must be between 0 and 4294967295"),  # numpy's
     "dedup.min_tokens": (lambda v: v >= 0, "must not be negative"),

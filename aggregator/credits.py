@@ -88,7 +88,10 @@ NEWS_WORDS = frozenset(
 #: that a name does not run across the end of a sentence ("… in Baku. CBS News reported").
 _WORD = r"(?:(?:[A-Z]\.){2,}|[A-Z](?:[\w&'’-]|\.(?=\w))*)"
 #: A capitalized name of up to six words ("The Associated Press", "Caspian Daily").
-_NAME = rf"(?P<name>(?:[Tt]he\s+)?{_WORD}(?:\s+(?:of\s+|and\s+|&\s+)?{_WORD}){{0,5}})"
+# Words of a name are separated by spaces within one line: a name never runs across a line
+# or paragraph break ("…10:44 UTC\n\nTranswire Press reported" is not "UTC Transwire Press").
+_SP = r"[ \t\u00a0]+"
+_NAME = rf"(?P<name>(?:[Tt]he{_SP})?{_WORD}(?:{_SP}(?:of{_SP}|and{_SP}|&{_SP})?{_WORD}){{0,5}})"
 _REPORTING_PATTERNS: tuple[re.Pattern[str], ...] = (
     re.compile(r"\b[Vv]ia\s+" + _NAME),
     re.compile(

@@ -1,24 +1,91 @@
 """Story clustering in memory, without a database: the engine the evaluation and the
-benchmarks drive, on exactly the fingerprint, index and verifier the pipeline uses.
+benchmarks drive, on exactly the fingerprint, index, placement and verifier the pipeline
+uses.
 
     clusterer = StoryClusterer(DedupSettings())
     cluster_id = clusterer.add(1, text, outlet="Politico", seen_at=now)
 
-Cluster ids are the id of the article that opened the cluster (merges keep the smaller).
+Cluster ids are the id of the article that opened the cluster (a merge keeps the smaller).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from aggregator import cluster
-from aggregator.cluster import Candidate, WindowedIndex
-from aggregator.fingerprint import fingerprint
+from aggregator.boilerplate import Boilerplate
+from aggregator.cluster import is_clusterable
+from aggregator.fingerprint import fingerprint_batch
+from aggregator.index import MemoryIndex, Sketch
+from aggregator.placement import NewArticle, Standing, place_batch
 from aggregator.settings import DedupSettings
-from aggregator.types import Assignment, Credit, Fingerprint
+from aggregator.types import Assignment, Credit
 
 _EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """One article to cluster."""
+
+    doc_id: int
+    text: str
+    outlet: str = ""
+    seen_at: datetime = _EPOCH
+    credits: tuple[Credit, ...] = ()
+
+
+class MemoryDirectory:
+    """Cluster membership in dicts: the in-memory stand-in for the store."""
+
+    def __init__(self) -> None:
+        self.order: dict[int, int] = {}  # doc id → arrival number
+        self.cluster_of: dict[int, int] = {}
+        self.outlet_of: dict[int, str] = {}
+        self.members: dict[int, list[int]] = {}
+        self.representative: dict[int, int] = {}
+
+    def standings(self, article_ids: Sequence[int]) -> dict[int, Standing]:
+        return {
+            i: Standing(self.cluster_of[i], self.outlet_of[i])
+            for i in article_ids
+            if i in self.cluster_of
+        }
+
+    def representatives(self, cluster_ids: Iterable[int]) -> dict[int, int]:
+        return {c: self.representative[c] for c in cluster_ids if c in self.representative}
+
+    def sketches(self, article_ids: Sequence[int]) -> dict[int, Sketch]:
+        return {}  # everything the index proposes is in its memory
+
+    def arrive(self, doc_id: int) -> None:
+        self.order.setdefault(doc_id, len(self.order))
+
+    def open(self, doc_id: int, outlet: str) -> int:
+        self.arrive(doc_id)
+        self.cluster_of[doc_id] = doc_id
+        self.outlet_of[doc_id] = outlet
+        self.members[doc_id] = [doc_id]
+        self.representative[doc_id] = doc_id
+        return doc_id
+
+    def join(self, doc_id: int, outlet: str, cluster_id: int, merge: Iterable[int]) -> int:
+        self.arrive(doc_id)
+        target = min((cluster_id, *merge))
+        merged = {cluster_id, *merge} - {target}
+        for other in merged:
+            for member in self.members.pop(other):
+                self.cluster_of[member] = target
+                self.members[target].append(member)
+            self.representative.pop(other)
+        self.cluster_of[doc_id] = target
+        self.outlet_of[doc_id] = outlet
+        self.members[target].append(doc_id)
+        if merged:  # members stay in the order they were added
+            self.members[target].sort(key=self.order.__getitem__)
+        return target
 
 
 class StoryClusterer:
@@ -26,11 +93,9 @@ class StoryClusterer:
 
     def __init__(self, settings: DedupSettings | None = None) -> None:
         self.settings = settings or DedupSettings()
-        self.index = WindowedIndex(cluster.LshIndex(self.settings), self.settings.window)
-        self._entries: dict[int, Candidate] = {}
-        self._cluster_of: dict[int, int] = {}
-        self._members: dict[int, list[int]] = {}
-        self._representative: dict[int, int] = {}
+        self.index = MemoryIndex(self.settings)
+        self.directory = MemoryDirectory()
+        self.boilerplate = Boilerplate()
 
     def add(
         self,
@@ -42,67 +107,44 @@ class StoryClusterer:
         credits: Sequence[Credit] = (),
     ) -> int:
         """Cluster one article; returns its cluster id."""
-        return self.add_fingerprint(doc_id, fingerprint(text, self.settings), seen_at=seen_at)
+        document = Document(doc_id, text, outlet, seen_at or _EPOCH, tuple(credits))
+        return self.add_many([document])[0]
 
-    def add_fingerprint(
-        self, doc_id: int, fp: Fingerprint, *, seen_at: datetime | None = None
-    ) -> int:
-        """Cluster one already fingerprinted article; returns its cluster id."""
-        if doc_id in self._cluster_of:
-            raise ValueError(f"article {doc_id} was already added")
-        new = Candidate.from_fingerprint(doc_id, 0, fp)
-        if not cluster.is_clusterable(fp, self.settings):
-            return self._open(doc_id)
-        assignment = self._decide(new)
-        cluster_id = (
-            self._open(doc_id) if assignment.cluster_id is None else self._join(doc_id, assignment)
+    def add_many(self, documents: Sequence[Document]) -> list[int]:
+        """Cluster articles in order (fingerprinted, queried and indexed together: faster).
+
+        Documents of one call share one arrival time for the window (the first one's).
+        """
+        ids = [d.doc_id for d in documents]
+        repeated = {i for i, n in Counter(ids).items() if n > 1} | (
+            set(ids) & self.directory.order.keys()
         )
-        self._entries[doc_id] = Candidate(
-            doc_id, cluster_id, new.signature, new.shingles, new.passages
-        )
-        self.index.add(doc_id, new.signature, seen_at or _EPOCH)
-        return cluster_id
+        if repeated:
+            raise ValueError(f"articles already added: {sorted(repeated)}")
+        texts = [self.boilerplate.prepare(d.outlet, d.text) for d in documents]
+        fingerprints = fingerprint_batch(texts, self.settings)
+        items: list[NewArticle] = []
+        for document, fp in zip(documents, fingerprints, strict=True):
+            self.directory.arrive(document.doc_id)
+            if is_clusterable(fp, self.settings):
+                items.append(NewArticle(document.doc_id, fp, document.outlet, document.credits))
+            else:
+                self.directory.open(document.doc_id, document.outlet)
+        seen_at = documents[0].seen_at if documents else _EPOCH
+        place_batch(items, self.index, self.directory, self._settle, seen_at=seen_at)
+        return [self.directory.cluster_of[d.doc_id] for d in documents]
 
-    def _decide(self, new: Candidate) -> Assignment:
-        found = [self._current(i) for i in self.index.query(new.signature) if i in self._entries]
-        reps = {c.cluster_id: self._current(self._representative[c.cluster_id]) for c in found}
-        return cluster.decide(new, found, reps)
-
-    def _current(self, article_id: int) -> Candidate:
-        entry = self._entries[article_id]
-        cluster_id = self._cluster_of[article_id]
-        if entry.cluster_id != cluster_id:
-            entry = Candidate(
-                article_id, cluster_id, entry.signature, entry.shingles, entry.passages
+    def _settle(self, item: NewArticle, assignment: Assignment) -> None:
+        if assignment.cluster_id is None:
+            self.directory.open(item.article_id, item.outlet)
+        else:
+            self.directory.join(
+                item.article_id, item.outlet, assignment.cluster_id, assignment.merge
             )
-            self._entries[article_id] = entry
-        return entry
-
-    def _open(self, doc_id: int) -> int:
-        self._cluster_of[doc_id] = doc_id
-        self._members[doc_id] = [doc_id]
-        self._representative[doc_id] = doc_id
-        return doc_id
-
-    def _join(self, doc_id: int, assignment: Assignment) -> int:
-        assert assignment.cluster_id is not None
-        target = (
-            min(assignment.cluster_id, *assignment.merge)
-            if assignment.merge
-            else assignment.cluster_id
-        )
-        for other in {assignment.cluster_id, *assignment.merge} - {target}:
-            for member in self._members.pop(other):
-                self._cluster_of[member] = target
-                self._members[target].append(member)
-            self._representative.pop(other)
-        self._cluster_of[doc_id] = target
-        self._members[target].append(doc_id)
-        return target
 
     def cluster_of(self, doc_id: int) -> int:
-        return self._cluster_of[doc_id]
+        return self.directory.cluster_of[doc_id]
 
     def clusters(self) -> dict[int, list[int]]:
         """Every cluster id with its members, in the order they were added."""
-        return {cid: list(members) for cid, members in self._members.items()}
+        return {cid: list(members) for cid, members in self.directory.members.items()}

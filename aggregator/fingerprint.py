@@ -1,166 +1,256 @@
-"""Text → word shingles → MinHash signature, plus hashes of long paragraphs.
+"""Text → word shingles → a MinHash signature, anchors and passage hashes, in batches.
 
-The front end never builds shingle strings: the text is lower-cased and reduced to words in
-C (``re.sub``), encoded once to UTF-8, and every later step is a vectorized numpy pass over
-integer arrays (token hashes → shingle hashes → one permutation pass). Measurements in
-DESIGN.md §8 show the text front end, not MinHash, dominates the cost.
+Signature: one-permutation MinHash. Every shingle is hashed once to 64 bits; the top bits
+pick one of ``num_perm`` bins, the low 32 bits are its value, and each bin keeps its
+minimum. That is one pass over the shingles instead of one per permutation (the k-hash
+scheme costs shingles × 128 operations per article; DESIGN.md §8 measured it as the
+bottleneck). Bins no shingle fell into are filled by optimal densification: each empty bin
+borrows the value of a bin chosen by a fixed random probe sequence, so two similar texts
+borrow alike. Each value is kept to 16 bits: a chance match then has probability 2**-16,
+far below the estimate's own noise, and the signature takes 512 bytes at 256 bins.
 
-Signatures use datasketch's "affine32" permutation scheme with the same seed, so a
-signature here equals ``datasketch.MinHash(scheme="affine32").update_batch`` over the
-same shingle hashes, and can be handed to datasketch's LSH as a ``LeanMinHash``.
+Anchors: the shingles whose hash has ``anchor_bits`` zero bits in a fixed place, about one
+in 2**anchor_bits. Two texts that share a passage share its anchors, whatever else each
+contains, so anchors find trimmed copies and partial reuse that Jaccard LSH misses.
+
+Passages: hashes of long paragraphs (≥ PASSAGE_MIN_TOKENS words), over their word hashes.
 """
 
 from __future__ import annotations
 
-import hashlib
-import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
 import numpy.typing as npt
-from datasketch import MinHash
 
 from aggregator.settings import DedupSettings
+from aggregator.tokens import TokenizedChunk, chunks, encode_texts, mix, tokenize_chunk
 from aggregator.types import Fingerprint
 
-U32 = np.uint32
 U64 = np.uint64
-SignatureArray = npt.NDArray[np.uint32]
+SignatureArray = npt.NDArray[np.uint16]
 
-#: Bump when tokenizing, hashing or passage rules change: stored signatures are rebuilt.
-ALGORITHM_VERSION = 1
-#: Paragraphs at least this long (normalized characters) count as reusable passages;
-#: 120 is where verbatim paragraph reuse in the real AP/Reuters stream stops being
-#: boilerplate ("Advertisement", bylines) and starts being reporting.
-PASSAGE_MIN_CHARS = 120
-#: Byte positions inside one token that get distinct multipliers; longer tokens wrap.
-_TOKEN_LANES = 64
-
-_NON_WORD = re.compile(r"[\W_]+")
-_PARAGRAPH_SPLIT = re.compile(r"\n\s*\n")
+#: Bump when tokenizing, hashing or any rule here changes: stored signatures are rebuilt.
+ALGORITHM_VERSION = 3
+#: Paragraphs of at least this many words count as reusable passages: about 120
+#: characters, where verbatim paragraph reuse in the real AP/Reuters stream stops being
+#: furniture ("Advertisement", bylines) and starts being reporting.
+PASSAGE_MIN_TOKENS = 20
+#: Random bins an empty bin probes, in order, before giving up (at 31 % empty bins the
+#: chance that all 24 probes are empty is below 10**-12).
+_DENSIFY_PROBES = 24
+_EMPTY = U64(1 << 32)  # above every 32-bit value
+_BLANKS = np.array([9, 13, 32], dtype=np.uint8)
+#: Distinct position weights inside a paragraph; longer paragraphs reuse them cyclically.
+_PARAGRAPH_POSITIONS = 1024
+_LOW32 = U64(0xFFFFFFFF)
 
 
 @dataclass(frozen=True, slots=True)
 class _Tables:
-    """Random constants for one (seed, num_perm, shingle size): built once, reused."""
-
-    lane_mult: npt.NDArray[np.uint64]
     shingle_mult: npt.NDArray[np.uint64]
-    perm_a: npt.NDArray[np.uint32]
-    perm_b: npt.NDArray[np.uint32]
+    probes: npt.NDArray[np.intp]  # (num_perm, probes) bins an empty bin borrows from
+    bin_shift: np.uint64
+    anchor_mask: np.uint64
+    position_mult: npt.NDArray[np.uint64]  # per word position inside a paragraph
 
 
 @lru_cache(maxsize=8)
-def _tables(seed: int, num_perm: int, shingle_size: int) -> _Tables:
+def _tables(seed: int, num_perm: int, shingle_size: int, anchor_bits: int) -> _Tables:
     rng = np.random.default_rng(seed)
-    odd = np.uint64(1)
-    lane = rng.integers(0, 2**63, size=_TOKEN_LANES, dtype=np.uint64) * np.uint64(2) + odd
-    shingle = rng.integers(0, 2**63, size=shingle_size, dtype=np.uint64) * np.uint64(2) + odd
-    a, b = MinHash(num_perm=num_perm, seed=seed, scheme="affine32").permutations
-    return _Tables(lane, shingle, np.asarray(a, dtype=U32), np.asarray(b, dtype=U32))
+    odd = U64(1)
+    mult = rng.integers(0, 2**63, size=shingle_size, dtype=U64) * U64(2) + odd
+    probes = rng.integers(0, num_perm, size=(num_perm, _DENSIFY_PROBES)).astype(np.intp)
+    bin_shift = U64(64 - (num_perm.bit_length() - 1))
+    positions = rng.integers(0, 2**63, size=_PARAGRAPH_POSITIONS, dtype=U64) * U64(2) + odd
+    return _Tables(mult, probes, bin_shift, U64((1 << anchor_bits) - 1), positions)
+
+
+def tables_for(settings: DedupSettings) -> _Tables:
+    return _tables(settings.seed, settings.num_perm, settings.shingle_size, settings.anchor_bits)
 
 
 def version_of(settings: DedupSettings) -> str:
     """The version string stored with signatures; any change means a rebuild."""
     return (
-        f"v{ALGORITHM_VERSION}-w{settings.shingle_size}-p{settings.num_perm}"
-        f"-s{settings.seed}-affine32"
+        f"v{ALGORITHM_VERSION}-w{settings.shingle_size}-b{settings.num_perm}"
+        f"-s{settings.seed}-a{settings.anchor_bits}-oph16"
     )
-
-
-def _fmix64(h: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
-    """MurmurHash3's 64-bit finalizer: spreads the linear token hash over all bits."""
-    h = h ^ (h >> U64(33))
-    h = h * U64(0xFF51AFD7ED558CCD)
-    h = h ^ (h >> U64(33))
-    h = h * U64(0xC4CEB9FE1A85EC53)
-    return h ^ (h >> U64(33))
-
-
-def _fmix32(h: npt.NDArray[np.uint32]) -> npt.NDArray[np.uint32]:
-    """MurmurHash3's 32-bit finalizer, as datasketch applies it before the permutations."""
-    h = h ^ (h >> U32(16))
-    h = h * U32(0x85EBCA6B)
-    h = h ^ (h >> U32(13))
-    h = h * U32(0xC2B2AE35)
-    return h ^ (h >> U32(16))
-
-
-def normalize_words(text: str) -> str:
-    """Lower-case words separated by single spaces: the only form that gets hashed."""
-    return _NON_WORD.sub(" ", text.lower()).strip()
-
-
-def token_hashes(words: str, tables: _Tables) -> npt.NDArray[np.uint64]:
-    """64-bit hash of every space-separated token, computed in one vectorized pass.
-
-    Each byte is multiplied by a random odd constant chosen by its position inside the
-    token, the products are summed per token (``add.reduceat``) and the sum is mixed.
-    """
-    if not words:
-        return np.empty(0, dtype=U64)
-    data = np.frombuffer(words.encode("utf-8"), dtype=np.uint8)
-    is_space = data == 32
-    starts = np.flatnonzero(np.concatenate(([True], is_space[:-1])) & ~is_space)
-    marks = np.zeros(data.size, dtype=np.int64)
-    marks[starts] = 1
-    token_id = np.cumsum(marks) - 1
-    offset = np.arange(data.size) - starts[token_id]
-    weights = tables.lane_mult[offset % _TOKEN_LANES]
-    values = (data.astype(U64) + U64(1)) * weights
-    values[is_space] = 0
-    return _fmix64(np.add.reduceat(values, starts))
-
-
-def shingle_hashes(tokens: npt.NDArray[np.uint64], tables: _Tables) -> npt.NDArray[np.uint32]:
-    """Distinct 32-bit hashes of every run of ``shingle_size`` consecutive tokens."""
-    k = tables.shingle_mult.size
-    if tokens.size == 0:
-        return np.empty(0, dtype=U32)
-    k = min(k, tokens.size)  # a text shorter than one shingle is its own single shingle
-    n = tokens.size - k + 1
-    acc = np.zeros(n, dtype=U64)
-    for i in range(k):
-        acc += tokens[i : i + n] * tables.shingle_mult[i]
-    return np.unique((_fmix64(acc) >> U64(32)).astype(U32))
-
-
-def minhash(shingles: npt.NDArray[np.uint32], tables: _Tables) -> SignatureArray:
-    """MinHash signature: the minimum of every affine permutation over the shingle hashes."""
-    if shingles.size == 0:
-        return np.full(tables.perm_a.size, np.iinfo(U32).max, dtype=U32)
-    mixed = _fmix32(shingles)
-    permuted = tables.perm_a[:, None] * mixed[None, :] + tables.perm_b[:, None]
-    return np.asarray(permuted.min(axis=1), dtype=U32)
-
-
-def passage_hashes(text: str) -> tuple[int, ...]:
-    """64-bit hashes of the long paragraphs, normalized the way shingles are."""
-    found: set[int] = set()
-    for paragraph in _PARAGRAPH_SPLIT.split(text):
-        words = normalize_words(paragraph)
-        if len(words) >= PASSAGE_MIN_CHARS:
-            digest = hashlib.blake2b(words.encode("utf-8"), digest_size=8).digest()
-            found.add(int.from_bytes(digest, "little", signed=True))
-    return tuple(sorted(found))
 
 
 def fingerprint(text: str, settings: DedupSettings) -> Fingerprint:
-    """Fingerprint an article's clean text."""
-    tables = _tables(settings.seed, settings.num_perm, settings.shingle_size)
-    words = normalize_words(text)
-    tokens = token_hashes(words, tables)
-    shingles = shingle_hashes(tokens, tables)
-    return Fingerprint(
-        signature=minhash(shingles, tables).astype("<u4").tobytes(),
-        shingles=int(shingles.size),
-        tokens=int(tokens.size),
-        passages=passage_hashes(text),
-        version=version_of(settings),
-    )
+    """Fingerprint one article's clean text."""
+    return fingerprint_batch([text], settings)[0]
+
+
+def fingerprint_batch(texts: Sequence[str], settings: DedupSettings) -> list[Fingerprint]:
+    """Fingerprint many texts; the same result as one by one, several times faster."""
+    tables = tables_for(settings)
+    encoded = encode_texts(list(texts))
+    out: list[Fingerprint] = []
+    for group in chunks(encoded):
+        out += _fingerprint_chunk(tokenize_chunk([encoded[i] for i in group]), settings, tables)
+    return out
+
+
+def _fingerprint_chunk(
+    chunk: TokenizedChunk, settings: DedupSettings, tables: _Tables
+) -> list[Fingerprint]:
+    docs = chunk.bounds.size - 1
+    paragraph = _paragraph_of_words(chunk)
+    shingles, owner = _shingles(chunk, paragraph, tables)
+    signatures = _signatures(shingles, owner, docs, settings.num_perm, tables)
+    anchors = _anchors(shingles, owner, docs, tables)
+    passages = _passages(chunk, tables)
+    counts = np.bincount(owner, minlength=docs)
+    version = version_of(settings)
+    return [
+        Fingerprint(
+            signature=signatures[d].astype("<u2").tobytes(),
+            shingles=int(counts[d]),
+            tokens=int(chunk.bounds[d + 1] - chunk.bounds[d]),
+            passages=passages[d],
+            version=version,
+            anchors=anchors[d],
+        )
+        for d in range(docs)
+    ]
+
+
+def _paragraph_of_words(chunk: TokenizedChunk) -> npt.NDArray[np.intp]:
+    """A paragraph number for every word of the chunk (texts never share one)."""
+    breaks = np.concatenate((_paragraph_breaks(chunk.data), chunk.text_offsets))
+    return np.searchsorted(np.sort(breaks), chunk.starts, "right")
+
+
+def _shingles(
+    chunk: TokenizedChunk, paragraph: npt.NDArray[np.intp], tables: _Tables
+) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.intp]]:
+    """Hashes of every run of ``shingle_size`` words inside one paragraph, and the text of
+    each. Shingles do not span paragraphs: a dropped, moved or added paragraph (a byline,
+    a caption, a write-thru lede) then changes no shingle of its neighbours, and lines
+    shorter than one shingle ("Filed under: Politics") contribute none.
+
+    A text shorter than one shingle (but not empty) is a single shingle of all its words.
+    """
+    words = chunk.hashes
+    k = tables.shingle_mult.size
+    doc_of_word = np.repeat(np.arange(chunk.bounds.size - 1), np.diff(chunk.bounds))
+    n = max(words.size - k + 1, 0)
+    acc = np.zeros(n, dtype=U64)
+    for i in range(k):
+        acc += words[i : i + n] * tables.shingle_mult[i]
+    in_paragraph = paragraph[:n] == paragraph[k - 1 : k - 1 + n]
+    in_text = doc_of_word[:n] == doc_of_word[k - 1 : k - 1 + n]
+    # A text of short lines (a list, a table, verse) has few shingles inside paragraphs:
+    # it is shingled across its lines instead, or it would have no signature at all.
+    docs = chunk.bounds.size - 1
+    per_paragraph = np.bincount(doc_of_word[:n][in_paragraph], minlength=docs)
+    per_text = np.bincount(doc_of_word[:n][in_text], minlength=docs)
+    across = (2 * per_paragraph < per_text)[doc_of_word[:n]]
+    inside = in_paragraph | (across & in_text)
+    hashes, owner = mix(acc[inside]), doc_of_word[:n][inside]
+    short = np.flatnonzero((np.diff(chunk.bounds) > 0) & (np.diff(chunk.bounds) < k))
+    if short.size:
+        extra = [
+            _whole_text_shingle(words[chunk.bounds[d] : chunk.bounds[d + 1]], tables) for d in short
+        ]
+        hashes = np.concatenate((hashes, np.asarray(extra, dtype=U64)))
+        owner = np.concatenate((owner, short))
+    return hashes, owner.astype(np.intp)
+
+
+def _whole_text_shingle(words: npt.NDArray[np.uint64], tables: _Tables) -> int:
+    acc = (words * tables.shingle_mult[: words.size]).sum(dtype=U64)
+    return int(mix(np.asarray([acc], dtype=U64))[0])
+
+
+def _signatures(
+    shingles: npt.NDArray[np.uint64],
+    owner: npt.NDArray[np.intp],
+    docs: int,
+    bins: int,
+    tables: _Tables,
+) -> npt.NDArray[np.uint16]:
+    """One-permutation MinHash of every text, densified, as 16-bit values."""
+    flat = np.full(docs * bins, _EMPTY, dtype=U64)
+    slot = owner * bins + (shingles >> tables.bin_shift).astype(np.intp)
+    np.minimum.at(flat, slot, shingles & _LOW32)
+    holes = np.flatnonzero(flat == _EMPTY)
+    if holes.size:
+        row_start = holes - holes % bins
+        borrowed = flat[row_start[:, None] + tables.probes[holes % bins]]  # (holes, probes)
+        first = (borrowed != _EMPTY).argmax(axis=1)
+        flat[holes] = borrowed[np.arange(holes.size), first]
+    return (flat & U64(0xFFFF)).astype(np.uint16).reshape(docs, bins)
+
+
+def _anchors(
+    shingles: npt.NDArray[np.uint64], owner: npt.NDArray[np.intp], docs: int, tables: _Tables
+) -> list[bytes]:
+    """Each text's distinct anchor keys (32-bit), sorted, as little-endian bytes."""
+    chosen = ((shingles >> U64(32)) & tables.anchor_mask) == 0
+    keys = (owner[chosen].astype(U64) << U64(32)) | (shingles[chosen] & _LOW32)
+    keys = np.unique(keys)
+    doc = (keys >> U64(32)).astype(np.intp)
+    values = (keys & _LOW32).astype("<u4")
+    bounds = np.searchsorted(doc, np.arange(docs + 1))
+    return [values[bounds[d] : bounds[d + 1]].tobytes() for d in range(docs)]
+
+
+def _passages(chunk: TokenizedChunk, tables: _Tables) -> list[tuple[int, ...]]:
+    """Hashes of each text's long paragraphs (a blank line separates paragraphs).
+
+    A paragraph's hash weighs each word hash by a random odd multiplier chosen by the
+    word's position inside the paragraph, so it depends on the words and their order only.
+    """
+    docs = chunk.bounds.size - 1
+    total = chunk.hashes.size
+    if total == 0:
+        return [()] * docs
+    breaks = np.searchsorted(chunk.starts, _paragraph_breaks(chunk.data))
+    cuts = np.unique(np.concatenate((breaks, chunk.bounds)))
+    cuts = cuts[cuts < total]
+    lengths = np.diff(np.append(cuts, total))
+    paragraph = np.repeat(np.arange(cuts.size), lengths)
+    position = np.arange(total) - cuts[paragraph]
+    weights = tables.position_mult[position % tables.position_mult.size]
+    sums = np.add.reduceat(chunk.hashes * weights, cuts)
+    long_enough = lengths >= PASSAGE_MIN_TOKENS
+    mixed = mix(np.bitwise_xor(sums[long_enough], lengths[long_enough].astype(U64)))
+    values = mixed.view(np.int64)
+    owner = np.searchsorted(chunk.bounds, cuts[long_enough], "right") - 1
+    found: list[set[int]] = [set() for _ in range(docs)]
+    for doc, value in zip(owner.tolist(), values.tolist(), strict=True):
+        found[doc].add(value)
+    return [tuple(sorted(values_of_doc)) for values_of_doc in found]
+
+
+def _paragraph_breaks(data: npt.NDArray[np.uint8]) -> npt.NDArray[np.intp]:
+    """Byte offsets of paragraph breaks: two newlines with at most spaces between them.
+
+    Clean text separates paragraphs with a blank line (html_to_text writes "\n\n").
+    """
+    newlines = np.flatnonzero(data == 10)
+    if newlines.size < 2:
+        return np.empty(0, dtype=np.intp)
+    gap = newlines[1:] - newlines[:-1]
+    adjacent = gap == 1
+    spaced = np.flatnonzero((gap > 1) & (gap <= 8))  # "\n \n", "\r\n\r\n"
+    for k in spaced.tolist():
+        between = data[newlines[k] + 1 : newlines[k + 1]]
+        adjacent[k] = bool(np.isin(between, _BLANKS).all())
+    breaks: npt.NDArray[np.intp] = newlines[1:][adjacent]
+    return breaks
 
 
 def signature_array(signature: bytes) -> SignatureArray:
-    """The stored little-endian bytes of a signature as a native uint32 array."""
-    return np.frombuffer(signature, dtype="<u4").astype(U32)
+    """The stored little-endian bytes of a signature as a native uint16 array."""
+    return np.frombuffer(signature, dtype="<u2").astype(np.uint16)
+
+
+def anchor_array(anchors: bytes) -> npt.NDArray[np.uint32]:
+    """The stored little-endian anchor keys as a native uint32 array."""
+    return np.frombuffer(anchors, dtype="<u4").astype(np.uint32)

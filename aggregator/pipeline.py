@@ -20,23 +20,29 @@ from datetime import UTC, datetime
 from sqlalchemy.exc import IntegrityError
 
 from aggregator import cluster, provenance, schedule
-from aggregator.cluster import Candidate, WindowedIndex
+from aggregator.boilerplate import Boilerplate
+from aggregator.cluster import Candidate
 from aggregator.credits import AliasTable, extract_credits
 from aggregator.errors import ParseError
 from aggregator.fetch import Fetcher
-from aggregator.fingerprint import fingerprint, signature_array, version_of
+from aggregator.fingerprint import fingerprint_batch, version_of
+from aggregator.index import Sketch, build_index
 from aggregator.metrics import Metrics
 from aggregator.normalize import normalize_entry
 from aggregator.parse import parse_feed
+from aggregator.placement import NewArticle, place_batch
 from aggregator.settings import Settings
 from aggregator.store import Batch, DueFeed, FeedOutcome, Store
 from aggregator.types import (
     Article,
+    Assignment,
+    Credit,
     FeedState,
     Fetched,
     FetchFailure,
     FetchRequest,
     FetchResult,
+    Fingerprint,
     NotModified,
     OutletConfig,
     ParsedFeed,
@@ -82,6 +88,10 @@ class CycleReport:
         return [f for f in self.feeds if f.outcome == STORE_ERROR]
 
 
+def _as_candidate(article_id: int, sketch: Sketch) -> Candidate:
+    return Candidate(article_id, 0, sketch.signature, sketch.shingles, sketch.anchors)
+
+
 @dataclass(frozen=True, slots=True)
 class _Target:
     """Where one feed's new articles go: the open transaction and their common facts."""
@@ -113,8 +123,8 @@ class Pipeline:
         self.clock = clock
         self.rng = rng or random.Random()
         self.metrics = metrics or Metrics.create()
-        backing = cluster.build_index(settings.dedup, settings.redis.url, settings.redis.prefix)
-        self.index = WindowedIndex(backing, settings.dedup.window)
+        self.index = build_index(settings.dedup, settings.redis, clock)
+        self.boilerplate = Boilerplate()
         # One worker does all processing: the index and SQLite want a single writer.
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="aggregator-process")
 
@@ -124,12 +134,12 @@ class Pipeline:
         """Sync outlets into the store, refresh stale signatures, fill the index."""
         now = self.clock()
         self.store.sync_outlets(list(self.outlets.values()), now)
+        self.boilerplate = Boilerplate(self.store.outlet_memories())
         self._refresh_signatures()
-        since = now - self.index.window
-        for article_id, signature, seen_at in self.store.index_rows(
-            since, self.settings.dedup.min_tokens
-        ):
-            self.index.add(article_id, signature_array(signature), seen_at)
+        since = now - self.settings.dedup.window
+        for rows in self.store.index_rows(since, self.settings.dedup.min_tokens):
+            ids = [article_id for article_id, _, _ in rows]
+            self.index.add_many(ids, [fp for _, fp, _ in rows], [seen for _, _, seen in rows])
         self.metrics.index_size.set(len(self.index))
 
     def _refresh_signatures(self) -> None:
@@ -139,11 +149,13 @@ class Pipeline:
         if stored != version:
             if stored is not None:
                 log.info("fingerprint parameters changed (%s → %s): rebuilding", stored, version)
-                count = self.store.refingerprint(
-                    lambda text: fingerprint(text, self.settings.dedup)
-                )
+                count = self.store.refingerprint(self._refingerprint)
                 log.info("recomputed %d signatures", count)
             self.store.set_meta("fingerprint_version", version)
+
+    def _refingerprint(self, texts: list[tuple[str, str]]) -> list[Fingerprint]:
+        stripped = [self.boilerplate.strip(outlet, text) for outlet, text in texts]
+        return fingerprint_batch(stripped, self.settings.dedup)
 
     def close(self) -> None:
         self._worker.shutdown(wait=True)
@@ -334,18 +346,16 @@ class Pipeline:
         absent_at: datetime | None,
         outcome: FeedOutcome | None,
     ) -> int:
-        added: list[int] = []  # every new article id; clusterable ones are also in the index
+        added: list[int] = []  # every new article id; clusterable ones are also indexed
         try:
             with self.store.batch() as batch:
                 outlet_id = batch.outlet_id(outlet)
                 if outlet_id is None:
                     raise ValueError(f"outlet {outlet!r} is not in the store")
                 known = batch.known_keys(outlet_id, [a.identity_key for a in articles])
-                touched: set[int] = set()
+                fresh = [a for a in articles if a.identity_key not in known]
                 target = _Target(batch, outlet_id, feed_id, absent_at, added)
-                for article in articles:
-                    if article.identity_key not in known:
-                        touched.add(self._add_article(target, article))
+                touched = self._add_articles(target, fresh)
                 for cluster_id in sorted(touched):
                     self._assess(batch, cluster_id)
                 if outcome is not None and feed_id is not None:
@@ -365,11 +375,52 @@ class Pipeline:
             seen.setdefault(article.identity_key, article)  # the same item twice in one feed
         return list(seen.values())
 
-    def _add_article(self, target: _Target, article: Article) -> int:
-        """Insert one article and place it in a cluster; returns the cluster it is in."""
+    def _add_articles(self, target: _Target, articles: Sequence[Article]) -> set[int]:
+        """Insert new articles and place each in a cluster; returns the clusters touched."""
         batch = target.batch
-        fp = fingerprint(article.text, self.settings.dedup)
-        credits = extract_credits(
+        texts = [self.boilerplate.prepare(a.outlet, a.text) for a in articles]
+        fingerprints = fingerprint_batch(texts, self.settings.dedup)
+        touched: set[int] = set()
+        items: list[NewArticle] = []
+        by_id: dict[int, Article] = {}
+        for article, fp in zip(articles, fingerprints, strict=True):
+            credits = self._credits(article)
+            article_id = batch.insert_article(
+                outlet_id=target.outlet_id,
+                feed_id=target.feed_id,
+                article=article,
+                fingerprint=fp,
+                credits=credits,
+                absent_at=target.absent_at,
+            )
+            target.added.append(article_id)
+            if cluster.is_clusterable(fp, self.settings.dedup):
+                items.append(NewArticle(article_id, fp, article.outlet, credits))
+                by_id[article_id] = article
+            else:
+                touched.add(batch.open_cluster(article_id, target.outlet_id, article))
+
+        def settle(item: NewArticle, assignment: Assignment) -> None:
+            if assignment.cluster_id is None:
+                touched.add(
+                    batch.open_cluster(item.article_id, target.outlet_id, by_id[item.article_id])
+                )
+                self.metrics.clusters.inc()
+                return
+            batch.join_cluster(item.article_id, assignment.cluster_id)
+            batch.merge_clusters(assignment.cluster_id, assignment.merge)
+            touched.add(assignment.cluster_id)
+
+        seen_at = articles[0].first_seen_at if articles else self.clock()
+        place_batch(items, self.index, batch, settle, seen_at=seen_at)
+        if articles:
+            memory = self.boilerplate.export([articles[0].outlet])
+            for paragraphs in memory.values():
+                batch.save_outlet_memory(target.outlet_id, paragraphs, seen_at)
+        return touched
+
+    def _credits(self, article: Article) -> tuple[Credit, ...]:
+        return extract_credits(
             outlet=article.outlet,
             text=article.text,
             aliases=self.aliases,
@@ -377,41 +428,20 @@ class Pipeline:
             source_url=article.source_url,
             canonical_url=article.canonical_url,
         )
-        article_id = batch.insert_article(
-            outlet_id=target.outlet_id,
-            feed_id=target.feed_id,
-            article=article,
-            fingerprint=fp,
-            credits=credits,
-            absent_at=target.absent_at,
-        )
-        target.added.append(article_id)
-        new = Candidate.from_fingerprint(article_id, 0, fp)
-        if not cluster.is_clusterable(fp, self.settings.dedup):
-            return batch.open_cluster(article_id, target.outlet_id, article)
-        candidates = batch.candidates(self.index.query(new.signature))
-        reps = batch.representatives(c.cluster_id for c in candidates)
-        assignment = cluster.decide(new, candidates, reps)
-        if assignment.cluster_id is None:
-            cluster_id = batch.open_cluster(article_id, target.outlet_id, article)
-            self.metrics.clusters.inc()
-        else:
-            cluster_id = assignment.cluster_id
-            batch.join_cluster(article_id, cluster_id)
-            batch.merge_clusters(cluster_id, assignment.merge)
-        self.index.add(article_id, new.signature, article.first_seen_at)
-        return cluster_id
 
     def _assess(self, batch: Batch, cluster_id: int) -> None:
         """Recompute a cluster's first reporter and its members' roles."""
         members = batch.member_facts(cluster_id)
         if not members:
             return
-        signatures = {c.article_id: c for c in batch.candidates(m.article_id for m in members)}
+        ids = [m.article_id for m in members]
+        sketches = {i: self.index.sketch(i) for i in ids}
+        sketches.update(batch.sketches([i for i, found in sketches.items() if found is None]))
 
         def similarity_to(a: int, b: int) -> Similarity | None:
-            if a in signatures and b in signatures:
-                return cluster.estimate(signatures[a], signatures[b])
-            return None
+            first, second = sketches.get(a), sketches.get(b)
+            if first is None or second is None:
+                return None
+            return cluster.estimate(_as_candidate(a, first), _as_candidate(b, second))
 
         batch.apply_state(cluster_id, provenance.assess_cluster(members, similarity_to))

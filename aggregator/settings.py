@@ -56,12 +56,13 @@ class ScheduleSettings:
 
 @dataclass(frozen=True, slots=True)
 class DedupSettings:
-    num_perm: int = 128
+    num_perm: int = 256  # bins of the one-permutation MinHash (a power of two)
     shingle_size: int = 5  # words per shingle
     seed: int = 1
+    anchor_bits: int = 4  # about one shingle in 2**anchor_bits is an anchor
     window: timedelta = timedelta(days=14)  # articles older than this leave the index
     min_tokens: int = 40  # shorter texts never cluster (empty bodies, teasers, boilerplate)
-    lsh_threshold: float = 0.3  # LSH proposes above roughly this Jaccard; the verifier decides
+    lsh_threshold: float = 0.4  # bands propose above roughly this Jaccard; the verifier decides
 
 
 @dataclass(frozen=True, slots=True)

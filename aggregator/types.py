@@ -210,11 +210,12 @@ class Article:
 
 @dataclass(frozen=True, slots=True, eq=False)
 class Fingerprint:
-    """Signature of an article's text.
+    """Signature of an article's text (see fingerprint.py for the byte formats).
 
-    ``signature`` is ``num_perm`` unsigned 32-bit MinHash values (datasketch's "affine32"
-    scheme), ``shingles`` the number of distinct shingles it was computed from (so that
-    containment can be estimated), ``passages`` 64-bit hashes of long normalized paragraphs.
+    ``signature`` holds ``num_perm`` 16-bit one-permutation MinHash values, ``shingles``
+    the number of shingles it was computed from (so that containment can be estimated),
+    ``anchors`` the sorted 32-bit keys of the sampled anchor shingles, ``passages`` signed
+    64-bit hashes of long paragraphs.
     """
 
     signature: bytes
@@ -222,15 +223,18 @@ class Fingerprint:
     tokens: int
     passages: tuple[int, ...]
     version: str
+    anchors: bytes = b""
 
 
 @dataclass(frozen=True, slots=True)
 class Similarity:
-    """How two texts compare: estimated Jaccard, containment of the shorter in the longer."""
+    """How two texts compare: estimated Jaccard, containment of the shorter in the longer,
+    long paragraphs and anchors (sampled shingles) found in both."""
 
     jaccard: float
     containment: float
     shared_passages: int
+    shared_anchors: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -354,3 +358,17 @@ class FeedStatusView:
     error_count: int
     next_fetch_at: datetime | None
     articles: int
+
+
+@dataclass(frozen=True, slots=True)
+class OutletStatsView:
+    """What one outlet does in the coverage (``aggregator outlets``)."""
+
+    outlet: str
+    articles: int
+    first_reports: int  # clusters of two or more articles it reported first
+    copies: int  # its articles that copy another outlet's original
+    rewrites: int  # its articles that rewrite another outlet's original
+    median_lag_seconds: float | None  # behind the original, over its copies and rewrites
+    credits: tuple[tuple[str, int], ...]  # whom it credits, most often first
+    copied_by: tuple[tuple[str, int], ...]  # who copies or rewrites its originals

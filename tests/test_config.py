@@ -327,8 +327,21 @@ def test_bad_variable_is_named(variable: str, value: str, fragments: list[str]) 
             1,
             ["dedup.lsh_threshold must be strictly between 0 and 1"],
         ),
-        ("[dedup]\nnum_perm = 8\n", 1, ["dedup.num_perm must be between 16 and 1024"]),
-        ("[dedup]\nnum_perm = 2048\n", 1, ["dedup.num_perm must be between 16 and 1024"]),
+        (
+            "[dedup]\nnum_perm = 8\n",
+            1,
+            ["dedup.num_perm must be a power of two between 64 and 1024"],
+        ),
+        (
+            "[dedup]\nnum_perm = 100\n",
+            1,
+            ["dedup.num_perm must be a power of two between 64 and 1024"],
+        ),
+        (
+            "[dedup]\nnum_perm = 2048\n",
+            1,
+            ["dedup.num_perm must be a power of two between 64 and 1024"],
+        ),
         ("[dedup]\nshingle_size = 13\n", 1, ["dedup.shingle_size must be between 1 and 12"]),
         ("[dedup]\nwindow = 0\n", 1, ["dedup.window must be greater than 0"]),
         ("[http]\nport = 70000\n", 1, ["http.port must be between 0 and 65535"]),

@@ -289,7 +289,7 @@ def test_validators_are_saved_only_with_the_items(
     assert store.list_clusters(limit=0) == []
     assert validators(store, url) == (None, None)
     assert status(store, url).last_fetched_at is None
-    assert inserted[0] not in pipeline.index.index
+    assert pipeline.index.sketch(inserted[0]) is None
     assert len(pipeline.index) == 0
 
     monkeypatch.undo()
@@ -500,7 +500,7 @@ def test_a_new_pipeline_rebuilds_its_index_from_stored_signatures(
     second = build(outlets)  # prepare() fills the index from the store
     stored_ids = {a.id for a in articles(store)}
     assert len(second.index) == 2
-    assert all(article_id in second.index.index for article_id in stored_ids)
+    assert all(second.index.sketch(article_id) is not None for article_id in stored_ids)
     server.route(
         "/beta.xml",
         serve(Item("b-0", "Unrelated", story(9)), Item("b-1", "Copy", story(1))),
@@ -532,7 +532,8 @@ def test_articles_older_than_the_window_are_not_in_the_rebuilt_index(
     window = DedupSettings().window
     clock.now = START + window + timedelta(hours=1)
     second = build(outlets)
-    assert {aid for aid in (a.id for a in articles(store)) if aid in second.index.index} == recent
+    indexed = {a.id for a in articles(store) if second.index.sketch(a.id) is not None}
+    assert indexed == recent
     assert len(second.index) == 1
     server.route(
         "/beta.xml",
@@ -554,13 +555,13 @@ def test_changed_fingerprint_parameters_rebuild_the_stored_signatures(
     first.close()
     assert store.get_meta("fingerprint_version") == version_of(five)
     texts = {a.id: story(1 if a.title == "Original" else 9) for a in articles(store)}
-    before = {aid: sig for aid, sig, _ in store.index_rows(START - timedelta(days=1), 0)}
+    before = stored_signatures(store)
     assert before == {aid: fingerprint(text, five).signature for aid, text in texts.items()}
 
     four = DedupSettings(shingle_size=4)
     second = build(outlets, dedup=four)
     assert store.get_meta("fingerprint_version") == version_of(four) != version_of(five)
-    after = {aid: sig for aid, sig, _ in store.index_rows(START - timedelta(days=1), 0)}
+    after = stored_signatures(store)
     assert after == {aid: fingerprint(text, four).signature for aid, text in texts.items()}
     assert all(after[aid] != before[aid] for aid in texts)
     # the rebuilt index speaks the new parameters: a copy still finds its original
@@ -613,13 +614,12 @@ def test_pipelines_configured_with_redis_share_one_index(
     assert shared_redis.url is not None
     client = redis.Redis.from_url(shared_redis.url)
     try:
-        keys = client.scan_iter(match=f"{shared_redis.prefix}:lsh:*", count=1000)
+        keys = client.scan_iter(match=f"{shared_redis.prefix}:index:*", count=1000)
         assert any(True for _ in keys)
     finally:
         client.close()
 
     second = build(outlets, redis=shared_redis, prepare=False)  # nothing read from the store
-    assert len(second.index) == 2
     server.route("/beta.xml", serve(Item("b-1", "Copy", story(1))))
     clock.advance(timedelta(hours=1))
     assert cycle(second, clock, everything=True).new_articles == 1
@@ -673,3 +673,9 @@ def test_two_daemons_storing_the_same_item_at_once_store_it_once(
         thread.join(timeout=30)
     assert errors == []
     assert sorted(a.guid or "" for a in articles(store)) == ["p-1", "shared-1"]
+
+
+def stored_signatures(store: Store) -> dict[int, bytes]:
+    """Every stored signature, by article id."""
+    chunks = store.index_rows(START - timedelta(days=1), 0)
+    return {aid: fp.signature for chunk in chunks for aid, fp, _ in chunk}

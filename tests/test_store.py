@@ -698,6 +698,12 @@ def test_index_rows_hold_recent_clusterable_signatures_oldest_first(synced: Stor
     older, _ = add(synced, article("Politico", "guid:o", text=words, seen=NOW - timedelta(days=3)))
     add(synced, article("Politico", "guid:short", text="too short"))
     add(synced, article("Politico", "guid:ancient", text=words, seen=NOW - timedelta(days=30)))
-    rows = list(synced.index_rows(NOW - timedelta(days=14), DEDUP.min_tokens))
+    rows = [
+        row
+        for chunk in synced.index_rows(NOW - timedelta(days=14), DEDUP.min_tokens)
+        for row in chunk
+    ]
     assert [(r[0], r[2]) for r in rows] == [(older, NOW - timedelta(days=3)), (recent, NOW)]
-    assert rows[0][1] == fingerprint(words, DEDUP).signature
+    expected = fingerprint(words, DEDUP)
+    assert rows[0][1].signature == expected.signature
+    assert rows[0][1].anchors == expected.anchors

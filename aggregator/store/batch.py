@@ -7,16 +7,17 @@ its items, and a crash leaves either everything or nothing of the batch.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, delete, func, insert, select, update
 
-from aggregator.cluster import Candidate
 from aggregator.fingerprint import signature_array
-from aggregator.store.models import ArticleRow, ClusterRow, FeedRow, OutletRow
+from aggregator.index import Sketch
+from aggregator.placement import Standing
+from aggregator.store.models import ArticleRow, ClusterRow, FeedRow, OutletMemoryRow, OutletRow
 from aggregator.types import (
     Article,
     ClusterState,
@@ -108,6 +109,7 @@ class Batch:
             "absent_at": absent_at,
             "credits": credits_to_json(credits),
             "signature": fingerprint.signature,
+            "anchors": fingerprint.anchors,
             "shingles": fingerprint.shingles,
             "tokens": fingerprint.tokens,
             "passages": list(fingerprint.passages),
@@ -115,41 +117,44 @@ class Batch:
         result = self.conn.execute(insert(ArticleRow).values(**values).returning(ArticleRow.id))
         return int(result.scalar_one())
 
-    def candidates(self, article_ids: Iterable[int]) -> list[Candidate]:
-        """Stored signatures and current clusters of the given articles."""
-        ids = list(article_ids)
-        if not ids:
-            return []
-        query = select(
-            ArticleRow.id,
-            ArticleRow.cluster_id,
-            ArticleRow.signature,
-            ArticleRow.shingles,
-            ArticleRow.passages,
-        ).where(ArticleRow.id.in_(ids), ArticleRow.cluster_id.is_not(None))
-        return [
-            Candidate(
-                row.id,
-                row.cluster_id,
-                signature_array(row.signature),
-                row.shingles,
-                frozenset(row.passages or ()),
-            )
-            for row in self.conn.execute(query)
-            if row.signature is not None
-        ]
+    # --- the placement directory (see placement.Directory) ---------------------------
 
-    def representatives(self, cluster_ids: Iterable[int]) -> dict[int, Candidate]:
+    def standings(self, article_ids: Sequence[int]) -> dict[int, Standing]:
+        """Cluster and outlet of the clustered articles among ``article_ids``."""
+        found: dict[int, Standing] = {}
+        for chunk in _chunks(article_ids):
+            query = (
+                select(ArticleRow.id, ArticleRow.cluster_id, OutletRow.name)
+                .join(OutletRow, OutletRow.id == ArticleRow.outlet_id)
+                .where(ArticleRow.id.in_(chunk), ArticleRow.cluster_id.is_not(None))
+            )
+            for row in self.conn.execute(query):
+                found[row.id] = Standing(row.cluster_id, row.name)
+        return found
+
+    def representatives(self, cluster_ids: Iterable[int]) -> dict[int, int]:
         """Each live cluster's original, the article new members verify against."""
-        ids = list(set(cluster_ids))
-        if not ids:
-            return {}
-        query = select(ClusterRow.id, ClusterRow.first_article_id).where(
-            ClusterRow.id.in_(ids), ClusterRow.merged_into.is_(None)
-        )
-        firsts = {row.first_article_id: row.id for row in self.conn.execute(query)}
-        found = {c.article_id: c for c in self.candidates(firsts)}
-        return {cluster_id: found[aid] for aid, cluster_id in firsts.items() if aid in found}
+        found: dict[int, int] = {}
+        for chunk in _chunks(sorted(set(cluster_ids))):
+            query = select(ClusterRow.id, ClusterRow.first_article_id).where(
+                ClusterRow.id.in_(chunk), ClusterRow.merged_into.is_(None)
+            )
+            for row in self.conn.execute(query):
+                if row.first_article_id is not None:
+                    found[row.id] = row.first_article_id
+        return found
+
+    def sketches(self, article_ids: Sequence[int]) -> dict[int, Sketch]:
+        """Stored signatures and sizes of the given articles."""
+        found: dict[int, Sketch] = {}
+        for chunk in _chunks(article_ids):
+            query = select(
+                ArticleRow.id, ArticleRow.signature, ArticleRow.shingles, ArticleRow.anchors
+            ).where(ArticleRow.id.in_(chunk), ArticleRow.signature.is_not(None))
+            for row in self.conn.execute(query):
+                signature = signature_array(row.signature)
+                found[row.id] = Sketch(signature, row.shingles, len(row.anchors or b"") // 4)
+        return found
 
     def open_cluster(self, article_id: int, outlet_id: int, article: Article) -> int:
         """A new cluster whose only member (and original) is this article."""
@@ -252,6 +257,17 @@ class Batch:
             )
         )
 
+    def save_outlet_memory(
+        self, outlet_id: int, paragraphs: list[list[int]], now: datetime
+    ) -> None:
+        """Replace the learned-boilerplate memory of one outlet."""
+        self.conn.execute(delete(OutletMemoryRow).where(OutletMemoryRow.outlet_id == outlet_id))
+        self.conn.execute(
+            insert(OutletMemoryRow).values(
+                outlet_id=outlet_id, paragraphs=paragraphs, updated_at=now
+            )
+        )
+
     def record_fetch(self, feed_id: int, outcome: FeedOutcome) -> None:
         """Save a feed's fetch state; validators only after a successful batch."""
         values: dict[str, Any] = {
@@ -272,3 +288,9 @@ class Batch:
             values["etag"] = outcome.etag
             values["last_modified"] = outcome.last_modified
         self.conn.execute(update(FeedRow).where(FeedRow.id == feed_id).values(**values))
+
+
+def _chunks(ids: Sequence[int], size: int = 500) -> Iterator[list[int]]:
+    """Bounded IN lists (SQLite allows ~32k parameters; smaller lists plan better)."""
+    for start in range(0, len(ids), size):
+        yield list(ids[start : start + size])

@@ -148,6 +148,7 @@ class ArticleRow(Base):
     absent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     credits: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     signature: Mapped[bytes | None] = mapped_column(LargeBinary)
+    anchors: Mapped[bytes | None] = mapped_column(LargeBinary)
     shingles: Mapped[int] = mapped_column(Integer, default=0)
     tokens: Mapped[int] = mapped_column(Integer, default=0)
     passages: Mapped[list[int]] = mapped_column(JSON, default=list)
@@ -156,3 +157,14 @@ class ArticleRow(Base):
     similarity: Mapped[float | None] = mapped_column(Float)
     credits_outlet: Mapped[str | None] = mapped_column(Text)
     trusted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class OutletMemoryRow(Base):
+    """Per outlet: the short paragraphs of its recent articles (learned boilerplate)."""
+
+    __tablename__ = "outlet_memory"
+    outlet_id: Mapped[int] = mapped_column(
+        ForeignKey("outlets.id", ondelete="CASCADE"), primary_key=True
+    )
+    paragraphs: Mapped[list[list[int]]] = mapped_column(JSON, default=list)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

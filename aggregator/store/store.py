@@ -19,7 +19,7 @@ from aggregator.errors import StoreError
 from aggregator.store import engine as engines
 from aggregator.store import schema
 from aggregator.store.batch import Batch
-from aggregator.store.models import ArticleRow, FeedRow, Meta, OutletRow
+from aggregator.store.models import ArticleRow, FeedRow, Meta, OutletMemoryRow, OutletRow
 from aggregator.store.queries import Queries
 from aggregator.types import FeedState, Fingerprint, OutletConfig
 
@@ -209,10 +209,21 @@ class Store(Queries):
 
     # --- the index --------------------------------------------------------------------
 
-    def index_rows(self, since: datetime, min_tokens: int) -> Iterator[tuple[int, bytes, datetime]]:
-        """(id, signature, first seen) of clusterable articles first seen since ``since``."""
+    def index_rows(
+        self, since: datetime, min_tokens: int, *, chunk: int = 2000
+    ) -> Iterator[list[tuple[int, Fingerprint, datetime]]]:
+        """Stored fingerprints of clusterable articles first seen since ``since``, in
+        arrival order, in lists of up to ``chunk`` (for refilling the index)."""
         query = (
-            select(ArticleRow.id, ArticleRow.signature, ArticleRow.first_seen_at)
+            select(
+                ArticleRow.id,
+                ArticleRow.signature,
+                ArticleRow.anchors,
+                ArticleRow.shingles,
+                ArticleRow.tokens,
+                ArticleRow.passages,
+                ArticleRow.first_seen_at,
+            )
             .where(
                 ArticleRow.first_seen_at >= since,
                 ArticleRow.signature.is_not(None),
@@ -220,29 +231,46 @@ class Store(Queries):
             )
             .order_by(ArticleRow.first_seen_at, ArticleRow.id)
         )
+        rows: list[tuple[int, Fingerprint, datetime]] = []
         with engines.read(self.engine) as conn:
-            for row in conn.execute(query.execution_options(yield_per=2000)):
-                yield int(row.id), bytes(row.signature), row.first_seen_at
+            for row in conn.execute(query.execution_options(yield_per=chunk)):
+                fp = Fingerprint(
+                    signature=bytes(row.signature),
+                    shingles=row.shingles,
+                    tokens=row.tokens,
+                    passages=tuple(row.passages or ()),
+                    version="",
+                    anchors=bytes(row.anchors or b""),
+                )
+                rows.append((int(row.id), fp, row.first_seen_at))
+                if len(rows) == chunk:
+                    yield rows
+                    rows = []
+        if rows:
+            yield rows
 
-    def refingerprint(self, compute: Callable[[str], Fingerprint]) -> int:
-        """Recompute every stored signature (the fingerprint parameters changed)."""
+    def refingerprint(self, compute: Callable[[list[tuple[str, str]]], list[Fingerprint]]) -> int:
+        """Recompute every stored fingerprint (the fingerprint parameters changed);
+        ``compute`` gets (outlet name, text) pairs."""
         done = 0
         last_id = 0
         while True:
             with engines.write(self.engine) as conn:
                 rows = conn.execute(
-                    select(ArticleRow.id, ArticleRow.text)
+                    select(ArticleRow.id, ArticleRow.text, OutletRow.name)
+                    .join(OutletRow, OutletRow.id == ArticleRow.outlet_id)
                     .where(ArticleRow.id > last_id)
                     .order_by(ArticleRow.id)
                     .limit(1000)
                 ).all()
-                for row in rows:
-                    fp = compute(row.text)
+                texts = [(r.name, r.text) for r in rows]
+                for row, fp in zip(rows, compute(texts), strict=True):
                     conn.execute(
                         update(ArticleRow)
                         .where(ArticleRow.id == row.id)
                         .values(
                             signature=fp.signature,
+                            anchors=fp.anchors,
                             shingles=fp.shingles,
                             tokens=fp.tokens,
                             passages=list(fp.passages),
@@ -252,6 +280,14 @@ class Store(Queries):
                 return done
             done += len(rows)
             last_id = rows[-1].id
+
+    def outlet_memories(self) -> dict[str, list[list[int]]]:
+        """Every outlet's learned-boilerplate memory, by outlet name."""
+        query = select(OutletRow.name, OutletMemoryRow.paragraphs).join(
+            OutletRow, OutletRow.id == OutletMemoryRow.outlet_id
+        )
+        with engines.read(self.engine) as conn:
+            return {row.name: row.paragraphs for row in conn.execute(query)}
 
     def count_articles(self) -> int:
         with engines.read(self.engine) as conn:

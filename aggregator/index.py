@@ -1,0 +1,425 @@
+"""The candidate index: which stored articles might tell the same story as a new one.
+
+Three ways to be proposed, each a posting table (``postings.py``):
+
+* bands — LSH over the signature: the first ``bands × rows`` values cut into bands, each
+  band hashed to a key; a shared band key means a Jaccard around ``lsh_threshold`` or
+  more (near-duplicates, re-headlined and lightly edited copies);
+* anchors — sampled shingles (fingerprint.py); a shared anchor means a shared passage
+  whatever the rest of either text (trimmed copies, partial reuse). Anchors that occur in
+  very many articles are stock phrases or boilerplate and propose nothing;
+* passages — hashes of long paragraphs reused verbatim.
+
+The in-memory index also keeps every indexed signature (16-bit values in one matrix), so
+the verifier needs no database round trip. The database stays the source of truth: the
+index is rebuilt from stored fingerprints at start and is a cache.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import lru_cache
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+from datasketch.lsh import _optimal_param
+
+from aggregator.fingerprint import SignatureArray, anchor_array, signature_array
+from aggregator.postings import PostingTable
+from aggregator.settings import DedupSettings, RedisSettings
+from aggregator.tokens import mix
+from aggregator.types import Fingerprint
+
+U32 = np.uint32
+U64 = np.uint64
+KeyArray = npt.NDArray[np.uint32]
+IndexArray = npt.NDArray[np.intp]
+#: Signature values the band index uses at most (bands × rows ≤ this), bounding its memory.
+BAND_SLOTS = 128
+#: An anchor shared by more indexed articles than this is a stock phrase or boilerplate.
+MAX_ANCHOR_FREQUENCY = 50
+#: Signatures kept in memory grow by this many rows at a time.
+_GROW_ROWS = 4096
+
+
+@lru_cache(maxsize=8)
+def band_layout(threshold: float, num_perm: int) -> tuple[int, int]:
+    """(bands, rows) that best separate Jaccard above and below ``threshold``."""
+    bands, rows = _optimal_param(threshold, min(BAND_SLOTS, num_perm), 0.5, 0.5)
+    return int(bands), int(rows)
+
+
+def band_keys(signatures: npt.NDArray[np.uint16], bands: int, rows: int) -> KeyArray:
+    """(texts, bands) 32-bit keys: each band's values and its number, hashed together."""
+    values = signatures[:, : bands * rows].astype(U64).reshape(signatures.shape[0], bands, rows)
+    acc = np.broadcast_to(np.arange(bands, dtype=U64) * U64(0x9E3779B97F4A7C15), values.shape[:2])
+    for r in range(rows):
+        acc = (acc ^ values[:, :, r]) * U64(0xBF58476D1CE4E5B9)
+    return (mix(acc) >> U64(32)).astype(U32)
+
+
+def passage_keys(passages: tuple[int, ...]) -> KeyArray:
+    """32-bit keys of the passage hashes."""
+    return (np.asarray(passages, dtype=np.int64).view(U64) >> U64(32)).astype(U32)
+
+
+@dataclass(frozen=True, slots=True)
+class _KindKeys:
+    """One kind of key for a batch of texts: the keys, and the text each belongs to."""
+
+    keys: KeyArray
+    owner: IndexArray
+
+
+@dataclass(frozen=True, slots=True)
+class BatchKeys:
+    """Every key of a batch of fingerprints, by kind (bands, anchors, passages)."""
+
+    kinds: tuple[_KindKeys, _KindKeys, _KindKeys]
+    signatures: npt.NDArray[np.uint16]  # (texts, num_perm)
+
+    @classmethod
+    def of(cls, fps: Sequence[Fingerprint], bands: int, rows: int) -> BatchKeys:
+        signatures = (
+            np.stack([signature_array(fp.signature) for fp in fps])
+            if fps
+            else np.empty((0, 0), np.uint16)
+        )
+        band = band_keys(signatures, bands, rows) if fps else np.empty((0, bands), U32)
+        anchors = [anchor_array(fp.anchors) for fp in fps]
+        passages = [np.unique(passage_keys(fp.passages)) for fp in fps]
+        return cls(
+            (
+                _KindKeys(band.ravel(), np.repeat(np.arange(len(fps)), bands)),
+                _concat(anchors),
+                _concat(passages),
+            ),
+            signatures,
+        )
+
+
+def _concat(parts: list[KeyArray]) -> _KindKeys:
+    if not parts:
+        return _KindKeys(np.empty(0, U32), np.empty(0, np.intp))
+    owner = np.repeat(np.arange(len(parts)), [p.size for p in parts])
+    return _KindKeys(np.concatenate(parts).astype(U32), owner)
+
+
+@dataclass(frozen=True, slots=True)
+class Sketch:
+    """An indexed article's signature and the sizes containment estimates need."""
+
+    signature: SignatureArray
+    shingles: int
+    anchors: int
+
+    @classmethod
+    def of(cls, fp: Fingerprint) -> Sketch:
+        return cls(signature_array(fp.signature), fp.shingles, len(fp.anchors) // 4)
+
+
+@dataclass(frozen=True, slots=True)
+class Hits:
+    """Candidates for one query, with how each was proposed."""
+
+    ids: npt.NDArray[np.uint32]
+    bands: npt.NDArray[np.intp]
+    anchors: npt.NDArray[np.intp]
+    passages: npt.NDArray[np.intp]
+
+    @classmethod
+    def empty(cls) -> Hits:
+        none = np.empty(0, dtype=np.intp)
+        return cls(np.empty(0, dtype=U32), none, none, none)
+
+    def __len__(self) -> int:
+        return int(self.ids.size)
+
+
+class StoryIndex(Protocol):
+    """What the clustering needs from an index (in memory, or shared through Redis).
+
+    Batches: ``keys`` computes a batch's keys once; ``query_many`` and ``add_many`` reuse
+    them. ``sketch`` returns None for articles whose signature the index does not hold
+    (the caller then reads it from the store).
+    """
+
+    def keys(self, fps: Sequence[Fingerprint]) -> BatchKeys: ...
+    def query_many(
+        self, fps: Sequence[Fingerprint], keys: BatchKeys | None = None
+    ) -> list[Hits]: ...
+    def add_many(
+        self,
+        ids: Sequence[int],
+        fps: Sequence[Fingerprint],
+        seen_at: datetime | Sequence[datetime],
+        keys: BatchKeys | None = None,
+    ) -> None: ...
+    def discard(self, article_id: int) -> None: ...
+    def prune(self, now: datetime) -> int: ...
+    def sketch(self, article_id: int) -> Sketch | None: ...
+    def __len__(self) -> int: ...
+
+
+@dataclass(slots=True)
+class _Signatures:
+    """Indexed signatures in one matrix, with each row's id, shingle count and arrival."""
+
+    width: int
+    matrix: npt.NDArray[np.uint16] = field(init=False)
+    ids: npt.NDArray[np.int64] = field(init=False)
+    shingles: npt.NDArray[np.int32] = field(init=False)
+    anchors: npt.NDArray[np.int32] = field(init=False)
+    seen: npt.NDArray[np.float64] = field(init=False)
+    rows: int = 0
+    in_order: bool = True  # ids ascend with rows (true unless ids arrive out of order)
+    _order: npt.NDArray[np.intp] | None = None  # argsort of ids when not in order
+
+    def __post_init__(self) -> None:
+        self.matrix = np.empty((0, self.width), dtype=np.uint16)
+        self.ids = np.empty(0, dtype=np.int64)
+        self.shingles = np.empty(0, dtype=np.int32)
+        self.anchors = np.empty(0, dtype=np.int32)
+        self.seen = np.empty(0, dtype=np.float64)
+
+    def append(
+        self, article_id: int, signature: SignatureArray, counts: tuple[int, int], seen: float
+    ) -> None:
+        if self.rows == self.ids.size:
+            self._grow(max(_GROW_ROWS, self.rows // 4))
+        if self.rows and article_id < self.ids[self.rows - 1]:
+            self.in_order = False
+        self._order = None
+        self.matrix[self.rows] = signature
+        self.ids[self.rows] = article_id
+        self.shingles[self.rows], self.anchors[self.rows] = counts
+        self.seen[self.rows] = seen
+        self.rows += 1
+
+    def _grow(self, extra: int) -> None:
+        self.matrix = np.concatenate((self.matrix, np.zeros((extra, self.width), np.uint16)))
+        self.ids = np.concatenate((self.ids, np.zeros(extra, np.int64)))
+        self.shingles = np.concatenate((self.shingles, np.zeros(extra, np.int32)))
+        self.anchors = np.concatenate((self.anchors, np.zeros(extra, np.int32)))
+        self.seen = np.concatenate((self.seen, np.zeros(extra)))
+
+    def row_of(self, article_id: int) -> int | None:
+        ids = self.ids[: self.rows]
+        if self.in_order:
+            row = int(np.searchsorted(ids, article_id))
+        else:
+            if self._order is None:
+                self._order = np.argsort(ids, kind="stable")
+            pos = int(np.searchsorted(ids[self._order], article_id))
+            row = int(self._order[pos]) if pos < self.rows else self.rows
+        return row if row < self.rows and ids[row] == article_id else None
+
+    def keep(self, mask: npt.NDArray[np.bool_]) -> None:
+        """Keep only the rows where ``mask`` is True."""
+        self.matrix = self.matrix[: self.rows][mask]
+        self.ids = self.ids[: self.rows][mask]
+        self.shingles = self.shingles[: self.rows][mask]
+        self.anchors = self.anchors[: self.rows][mask]
+        self.seen = self.seen[: self.rows][mask]
+        self.rows = int(mask.sum())
+        self.in_order = bool(np.all(np.diff(self.ids) >= 0))
+        self._order = None
+
+
+class MemoryIndex:
+    """The whole index in this process's memory."""
+
+    def __init__(self, settings: DedupSettings) -> None:
+        self.settings = settings
+        self.window = settings.window
+        self.bands, self.rows = band_layout(settings.lsh_threshold, settings.num_perm)
+        self._tables = (PostingTable(), PostingTable(), PostingTable())  # bands, anchors, passages
+        self._signatures = _Signatures(settings.num_perm)
+
+    def keys(self, fps: Sequence[Fingerprint]) -> BatchKeys:
+        return BatchKeys.of(fps, self.bands, self.rows)
+
+    def query_many(self, fps: Sequence[Fingerprint], keys: BatchKeys | None = None) -> list[Hits]:
+        """For each fingerprint, the indexed articles sharing a band, anchor or passage."""
+        keys = keys or self.keys(fps)
+        found = []
+        for kind, (table, kind_keys) in enumerate(zip(self._tables, keys.kinds, strict=True)):
+            ids, which = table.lookup(kind_keys.keys)
+            if kind == ANCHORS and ids.size:
+                common = np.bincount(which, minlength=kind_keys.keys.size)[which]
+                ids, which = (
+                    ids[common <= MAX_ANCHOR_FREQUENCY],
+                    which[common <= MAX_ANCHOR_FREQUENCY],
+                )
+            found.append((kind_keys.owner[which], ids.astype(np.int64), np.full(ids.size, kind)))
+        return count_hits(found, len(fps))
+
+    def add_many(
+        self,
+        ids: Sequence[int],
+        fps: Sequence[Fingerprint],
+        seen_at: datetime | Sequence[datetime],
+        keys: BatchKeys | None = None,
+    ) -> None:
+        """Index articles; ``seen_at`` one time for all, or one per article."""
+        if not fps:
+            return
+        keys = keys or self.keys(fps)
+        if any(table.forgets(ids) for table in self._tables):
+            # an id taken back earlier comes again (SQLite reuses a rolled-back rowid):
+            # drop its old postings for good first
+            for table in self._tables:
+                table.compact()
+        id_array = np.asarray(ids, dtype=U32)
+        for table, kind_keys in zip(self._tables, keys.kinds, strict=True):
+            table.add(id_array[kind_keys.owner], kind_keys.keys)
+        stamps = _stamps(seen_at, len(ids))
+        for i, (article_id, fp) in enumerate(zip(ids, fps, strict=True)):
+            counts = (fp.shingles, len(fp.anchors) // 4)
+            self._signatures.append(article_id, keys.signatures[i], counts, stamps[i])
+
+    def discard(self, article_id: int) -> None:
+        """Take back an article whose transaction did not commit (no-op if not indexed).
+
+        Its signature row goes at once (a copy of the matrix: rollbacks are rare); its
+        postings are skipped by lookups and dropped at the next compaction.
+        """
+        row = self._signatures.row_of(article_id)
+        if row is None:
+            return
+        keep = np.ones(self._signatures.rows, dtype=bool)
+        keep[row] = False
+        self._signatures.keep(keep)
+        for table in self._tables:
+            table.forget(article_id)
+
+    def prune(self, now: datetime) -> int:
+        """Forget articles first seen before the window; returns how many."""
+        sigs = self._signatures
+        old = sigs.seen[: sigs.rows] < (now - self.window).timestamp()
+        dropped = int(old.sum())
+        if dropped == 0:
+            return 0
+        expired = sigs.ids[: sigs.rows][old].tolist()
+        for table in self._tables:
+            for article_id in expired:
+                table.forget(article_id)
+            table.compact()
+        sigs.keep(~old)
+        return dropped
+
+    def sketch(self, article_id: int) -> Sketch | None:
+        """The indexed signature and counts of an article, or None if it is not indexed."""
+        row = self._signatures.row_of(article_id)
+        if row is None:
+            return None
+        sigs = self._signatures
+        return Sketch(sigs.matrix[row], int(sigs.shingles[row]), int(sigs.anchors[row]))
+
+    def __len__(self) -> int:
+        return self._signatures.rows
+
+    @property
+    def nbytes(self) -> int:
+        """Memory held by the index, signatures included."""
+        sigs = self._signatures
+        arrays = sum(
+            a.nbytes for a in (sigs.matrix, sigs.ids, sigs.shingles, sigs.anchors, sigs.seen)
+        )
+        return sum(t.nbytes for t in self._tables) + arrays
+
+
+BANDS, ANCHORS, PASSAGES = 0, 1, 2
+
+
+def _stamps(seen_at: datetime | Sequence[datetime], count: int) -> list[float]:
+    if isinstance(seen_at, datetime):
+        return [seen_at.timestamp()] * count
+    return [moment.timestamp() for moment in seen_at]
+
+
+def count_hits(
+    found: Sequence[tuple[IndexArray, npt.NDArray[np.int64], IndexArray]], docs: int
+) -> list[Hits]:
+    """Group (text, candidate id, kind) triples into one Hits per text."""
+    if not found or all(part[1].size == 0 for part in found):
+        return [Hits.empty() for _ in range(docs)]
+    owner = np.concatenate([f[0] for f in found])
+    ids = np.concatenate([f[1] for f in found])
+    kind = np.concatenate([f[2] for f in found])
+    codes = owner.astype(np.int64) << 32 | ids
+    unique, inverse = np.unique(codes, return_inverse=True)
+    counts = np.zeros((unique.size, 3), dtype=np.intp)
+    np.add.at(counts, (inverse, kind), 1)
+    unique_owner = (unique >> 32).astype(np.intp)
+    unique_ids = (unique & 0xFFFFFFFF).astype(U32)
+    bounds = np.searchsorted(unique_owner, np.arange(docs + 1))
+    return [
+        Hits(
+            unique_ids[bounds[d] : bounds[d + 1]],
+            counts[bounds[d] : bounds[d + 1], BANDS],
+            counts[bounds[d] : bounds[d + 1], ANCHORS],
+            counts[bounds[d] : bounds[d + 1], PASSAGES],
+        )
+        for d in range(docs)
+    ]
+
+
+def within_batch(keys: BatchKeys, ids: Sequence[int]) -> list[Hits]:
+    """For each text of a batch, the EARLIER texts of the same batch it shares keys with.
+
+    A batch is indexed only after it is placed, so texts must also see each other.
+    """
+    found = []
+    id_array = np.asarray(ids, dtype=np.int64)
+    for kind, kind_keys in enumerate(keys.kinds):
+        order = np.lexsort((kind_keys.owner, kind_keys.keys))
+        sorted_keys, sorted_owner = kind_keys.keys[order], kind_keys.owner[order]
+        starts = np.flatnonzero(np.concatenate(([True], sorted_keys[1:] != sorted_keys[:-1])))
+        sizes = np.diff(np.append(starts, sorted_keys.size))
+        later: list[int] = []
+        earlier: list[int] = []
+        for start, size in zip(starts[sizes > 1].tolist(), sizes[sizes > 1].tolist(), strict=True):
+            if kind == ANCHORS and size > MAX_ANCHOR_FREQUENCY:
+                continue
+            group = sorted_owner[start : start + size].tolist()
+            for a in range(1, size):
+                for b in range(a):
+                    if group[a] != group[b]:
+                        later.append(group[a])
+                        earlier.append(group[b])
+        owner = np.asarray(later, dtype=np.intp)
+        found.append(
+            (owner, id_array[np.asarray(earlier, dtype=np.intp)], np.full(owner.size, kind))
+        )
+    return count_hits(found, len(ids))
+
+
+def merge_hits(a: Hits, b: Hits) -> Hits:
+    """Hits from the index and from the batch together (disjoint id sets)."""
+    if len(b) == 0:
+        return a
+    if len(a) == 0:
+        return b
+    ids = np.concatenate((a.ids, b.ids))
+    order = np.argsort(ids)
+    return Hits(
+        ids[order],
+        np.concatenate((a.bands, b.bands))[order],
+        np.concatenate((a.anchors, b.anchors))[order],
+        np.concatenate((a.passages, b.passages))[order],
+    )
+
+
+def build_index(
+    settings: DedupSettings, redis: RedisSettings, clock: Callable[[], datetime]
+) -> StoryIndex:
+    """The index the settings ask for: shared through Redis when a URL is set."""
+    if redis.url:
+        from aggregator.redisindex import RedisIndex  # only scale-out mode needs redis
+
+        return RedisIndex(settings, redis.url, redis.prefix, clock=clock)
+    return MemoryIndex(settings)

@@ -1,0 +1,141 @@
+"""Placing a new article: index proposes → directory says where each candidate stands →
+verifier decides. One function, used by the pipeline (the directory is the database) and
+by the in-memory engine of the evaluation and the benchmarks (the directory is a dict).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from aggregator import cluster
+from aggregator.cluster import Candidate, Evidence
+from aggregator.index import Hits, Sketch, StoryIndex, merge_hits, within_batch
+from aggregator.types import Assignment, Credit, Fingerprint
+
+
+@dataclass(frozen=True, slots=True)
+class Standing:
+    """Where an indexed article stands: its cluster and its outlet."""
+
+    cluster_id: int
+    outlet: str
+
+
+class Directory(Protocol):
+    """Cluster membership, as the store (or an in-memory stand-in) knows it."""
+
+    def standings(self, article_ids: Sequence[int]) -> dict[int, Standing]:
+        """The clustered articles among ``article_ids``."""
+        ...
+
+    def representatives(self, cluster_ids: Iterable[int]) -> dict[int, int]:
+        """The original (representative article id) of each live cluster."""
+        ...
+
+    def sketches(self, article_ids: Sequence[int]) -> dict[int, Sketch]:
+        """Stored sketches of articles the index does not hold in memory."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class NewArticle:
+    """A stored, clusterable article waiting for its cluster."""
+
+    article_id: int
+    fingerprint: Fingerprint
+    outlet: str = ""
+    credits: tuple[Credit, ...] = ()
+
+
+def place_batch(
+    items: Sequence[NewArticle],
+    index: StoryIndex,
+    directory: Directory,
+    settle: Callable[[NewArticle, Assignment], None],
+    *,
+    seen_at: datetime,
+) -> None:
+    """Place a batch of new articles in order, then index them.
+
+    The index is queried once for the whole batch; articles of the batch also see the
+    earlier ones of the same batch. ``settle`` records each decision (in the directory)
+    before the next article is placed.
+    """
+    if not items:
+        return
+    fps = [item.fingerprint for item in items]
+    keys = index.keys(fps)
+    prior = index.query_many(fps, keys)
+    local = within_batch(keys, [item.article_id for item in items])
+    pending: dict[int, Sketch] = {}
+    for i, item in enumerate(items):
+        new = Candidate.of(item.article_id, item.fingerprint, outlet=item.outlet)
+        hits = merge_hits(prior[i], local[i])
+        settle(item, place(new, hits, index, directory, credits=item.credits, pending=pending))
+        pending[item.article_id] = Sketch(new.signature, new.shingles, new.anchors)
+    index.add_many([item.article_id for item in items], fps, seen_at, keys)
+
+
+def place(
+    new: Candidate,
+    hits: Hits,
+    index: StoryIndex,
+    directory: Directory,
+    *,
+    credits: Sequence[Credit] = (),
+    pending: Mapping[int, Sketch] | None = None,
+) -> Assignment:
+    """The cluster a new article joins (``cluster_id`` None: it opens its own).
+
+    ``pending`` holds sketches of articles placed but not yet indexed (the same batch).
+    """
+    if len(hits) == 0:
+        return Assignment(cluster_id=None)
+    ids = [int(i) for i in hits.ids]
+    standings = directory.standings(ids)
+    reps = directory.representatives({s.cluster_id for s in standings.values()})
+    wanted = set(standings) | set(reps.values())
+    sketches = _sketches(sorted(wanted), index, directory, pending or {})
+    candidates = [
+        (_candidate(i, standings[i], sketches[i]), Evidence(int(a), int(p)))
+        for i, a, p in zip(ids, hits.anchors, hits.passages, strict=True)
+        if i in standings and i in sketches
+    ]
+    rep_standings = directory.standings(sorted(set(reps.values()) - set(standings)))
+    rep_standings.update(standings)
+    representatives = {
+        cid: _candidate(aid, rep_standings[aid], sketches[aid])
+        for cid, aid in reps.items()
+        if aid in sketches and aid in rep_standings
+    }
+    return cluster.decide(new, candidates, representatives, credits=credits)
+
+
+def _sketches(
+    ids: list[int], index: StoryIndex, directory: Directory, pending: Mapping[int, Sketch]
+) -> dict[int, Sketch]:
+    found: dict[int, Sketch] = {}
+    missing: list[int] = []
+    for article_id in ids:
+        sketch = pending.get(article_id) or index.sketch(article_id)
+        if sketch is None:
+            missing.append(article_id)
+        else:
+            found[article_id] = sketch
+    if missing:
+        found.update(directory.sketches(missing))
+    return found
+
+
+def _candidate(article_id: int, standing: Standing, sketch: Sketch) -> Candidate:
+    return Candidate(
+        article_id,
+        standing.cluster_id,
+        sketch.signature,
+        sketch.shingles,
+        sketch.anchors,
+        standing.outlet,
+    )
