@@ -26,7 +26,13 @@ from aggregator import __version__, console
 from aggregator.config import load_outlets, load_settings
 from aggregator.errors import AggregatorError, NotFound, StoreError
 from aggregator.outputs.params import parse_since
-from aggregator.outputs.serialize import article_to_dict, cluster_to_dict, feed_status_to_dict
+from aggregator.outputs.serialize import (
+    article_to_dict,
+    cluster_to_dict,
+    explanation_to_dict,
+    feed_status_to_dict,
+    outlet_stats_to_dict,
+)
 from aggregator.settings import Settings
 from aggregator.store import Store
 from aggregator.types import OutletConfig
@@ -232,6 +238,44 @@ def search(app: Context, query: str, limit: int, as_json: bool) -> None:
             json_out([cluster_to_dict(c) for c in found])
         else:
             app.out.print(console.clusters_table(found))
+
+
+@cli.command()
+@click.argument("article_a", type=int)
+@click.argument("article_b", type=int)
+@click.option("--json", "as_json", is_flag=True, help="JSON on stdout.")
+@pass_app
+def why(app: Context, article_a: int, article_b: int, as_json: bool) -> None:
+    """Explain: similarity, containment, shared passages, credits, time gap."""
+    from aggregator.explain import explain
+
+    with user_errors():
+        store = app.store()
+        subjects = []
+        for article_id in (article_a, article_b):
+            subject = store.article_subject(article_id)
+            if subject is None:
+                raise NotFound(f"article {article_id} does not exist")
+            subjects.append(subject)
+        result = explain(subjects[0], subjects[1], app.settings.dedup)
+        if as_json:
+            json_out(explanation_to_dict(result))
+        else:
+            console.explanation(app.out, result)
+
+
+@cli.command()
+@click.option("--since", default="all", show_default=True, help="7d, 12h, all, or an ISO date.")
+@click.option("--json", "as_json", is_flag=True, help="JSON on stdout.")
+@pass_app
+def outlets(app: Context, since: str, as_json: bool) -> None:
+    """Per outlet: articles, first reports, copies made, median lag, whom it credits."""
+    with user_errors():
+        stats = app.store().outlet_stats(since=since_option(since))
+        if as_json:
+            json_out([outlet_stats_to_dict(o) for o in stats])
+        else:
+            app.out.print(console.outlets_table(stats))
 
 
 @cli.group()

@@ -9,7 +9,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from aggregator.types import ArticleView, ClusterView, FeedStatusView, Relation
+from aggregator.explain import Explanation
+from aggregator.types import ArticleView, ClusterView, FeedStatusView, OutletStatsView, Relation
 
 
 def when(moment: datetime | None) -> str:
@@ -112,5 +113,56 @@ def feeds_table(feeds: Sequence[FeedStatusView]) -> Table:
             str(f.error_count),
             when(f.next_fetch_at),
             str(f.articles),
+        )
+    return table
+
+
+def explanation(console: Console, e: Explanation) -> None:
+    """``aggregator why``: the verdict first, then the evidence."""
+    together = "in the same cluster" if e.same_cluster else "in different clusters"
+    verdict = "one story" if e.verifies else "not one story"
+    console.print(Text.assemble((f"[{e.a.id}] ", "bold"), e.a.outlet, ": ", e.a.title))
+    console.print(Text.assemble((f"[{e.b.id}] ", "bold"), e.b.outlet, ": ", e.b.title))
+    console.print(Text.assemble("verdict: ", (verdict, "bold"), f" — {e.reason}; {together}"))
+    sim = e.similarity
+    console.print(
+        f"similarity: Jaccard {sim.jaccard:.2f}, containment {sim.containment:.2f}, "
+        f"{sim.shared_anchors} shared anchors, {sim.shared_passages} shared long paragraphs"
+    )
+    gap = lag(timedelta(seconds=e.gap_seconds))
+    console.print(f"time: [{e.b.id}] is {gap} after [{e.a.id}]")
+    for who, credit in ((e.a, e.a_credits_b), (e.b, e.b_credits_a)):
+        if credit is not None:
+            kind = credit.kind.value
+            console.print(
+                Text(f"credit: [{who.id}] credits {credit.outlet} ({kind}: “{credit.name}”)")
+            )
+    for paragraph in e.shared_paragraphs:
+        console.print(Text(f"  shared paragraph: {paragraph}", style="dim"))
+    for run in e.shared_runs:
+        console.print(Text(f"  shared words: “{run}”", style="dim"))
+
+
+def outlets_table(stats: Sequence[OutletStatsView]) -> Table:
+    table = Table(title=f"{len(stats)} outlets", title_justify="left")
+    for name in ("outlet", "articles", "first reports", "copies", "rewrites", "median lag"):
+        table.add_column(name, justify="left" if name == "outlet" else "right")
+    table.add_column("credits", overflow="fold")
+    table.add_column("copied by", overflow="fold")
+    for o in stats:
+        median = (
+            lag(timedelta(seconds=o.median_lag_seconds))
+            if o.median_lag_seconds is not None
+            else "—"
+        )
+        table.add_row(
+            o.outlet,
+            str(o.articles),
+            str(o.first_reports),
+            str(o.copies),
+            str(o.rewrites),
+            median,
+            ", ".join(f"{name} ({n})" for name, n in o.credits) or "—",
+            ", ".join(f"{name} ({n})" for name, n in o.copied_by) or "—",
         )
     return table

@@ -582,3 +582,60 @@ def test_demo_runs_offline_and_prints_the_expected_clusters(tmp_path: Path) -> N
         for member in expected["members"]:
             assert member["title"] in block
     assert not (tmp_path / "data").exists()  # a throwaway database, not ./data
+
+
+# --- why and outlets -------------------------------------------------------------------------
+
+
+def _article_id(corpus: Corpus, outlet: str, title_word: str) -> int:
+    (found,) = [
+        a["id"] for a in corpus.articles if a["outlet"] == outlet and title_word in a["title"]
+    ]
+    return int(found)
+
+
+def test_why_explains_the_seed_rewrite_with_its_credit_and_shared_text(corpus: Corpus) -> None:
+    members = SEED_CLUSTER["members"]
+    ids = [a["id"] for m in members for a in corpus.articles if a["guid"] == m["guid"]]
+    result = json.loads(ok(["why", str(ids[0]), str(ids[1]), "--json"], corpus.env).stdout)
+    assert result["same_cluster"] is True and result["verifies"] is True
+    assert result["b_credits_a"]["outlet"] == "Capital Ledger"
+    assert result["b_credits_a"]["kind"] == "reporting"
+    assert result["a_credits_b"] is None
+    assert result["similarity"]["shared_passages"] >= 1
+    assert result["shared_paragraphs"] and result["shared_runs"]
+    assert result["gap_seconds"] > 0
+    text = ok(["why", str(ids[0]), str(ids[1])], corpus.env, COLUMNS="200").stdout
+    assert "verdict: one story" in text
+    assert "credits Capital Ledger" in text
+
+
+def test_why_says_why_unrelated_articles_are_apart(corpus: Corpus) -> None:
+    a, b = (
+        corpus.articles[0],
+        next(x for x in corpus.articles if x["cluster_id"] != corpus.articles[0]["cluster_id"]),
+    )
+    result = json.loads(ok(["why", str(a["id"]), str(b["id"]), "--json"], corpus.env).stdout)
+    assert result["same_cluster"] is False
+    assert result["verifies"] is False
+    assert result["reason"]
+
+
+def test_why_with_an_unknown_article_exits_4_naming_it(corpus: Corpus) -> None:
+    assert_user_error(invoke(["why", "1", "999999"], corpus.env), 4, "article 999999")
+
+
+def test_outlets_counts_first_reports_copies_rewrites_and_credits(corpus: Corpus) -> None:
+    stats = {o["outlet"]: o for o in json.loads(ok(["outlets", "--json"], corpus.env).stdout)}
+    ledger, caspian = stats["Capital Ledger"], stats["Caspian Daily"]
+    assert ledger["first_reports"] >= 1
+    assert {"outlet": "Caspian Daily", "count": 1} in ledger["copied_by"]
+    assert caspian["rewrites"] == 1 and caspian["median_lag_seconds"] > 0
+    assert any(c["outlet"] == "Capital Ledger" for c in caspian["credits"])
+    wire = stats["Meridian Press Association"]
+    assert {c["outlet"] for c in wire["copied_by"]} >= {"Lakeside Tribune", "Northern Courier"}
+    for outlet in stats.values():
+        assert outlet["articles"] == sum(
+            1 for a in corpus.articles if a["outlet"] == outlet["outlet"]
+        )
+    assert "Capital Ledger" in ok(["outlets"], corpus.env, COLUMNS="200").stdout

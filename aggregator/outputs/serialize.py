@@ -8,8 +8,16 @@ through unchanged (an export must be faithful); renderers that embed it clean it
 
 from __future__ import annotations
 
+from aggregator.explain import Explanation
 from aggregator.outputs.safety import iso_z
-from aggregator.types import ArticleView, ClusterView, FeedStatusView, FirstReporter
+from aggregator.types import (
+    ArticleView,
+    ClusterView,
+    Credit,
+    FeedStatusView,
+    FirstReporter,
+    OutletStatsView,
+)
 
 #: Similarities are estimates; more digits than this would only suggest false precision.
 SIMILARITY_DIGITS = 4
@@ -84,3 +92,46 @@ def feed_status_to_dict(f: FeedStatusView) -> dict[str, object]:
 
 def _round(value: float | None) -> float | None:
     return None if value is None else round(value, SIMILARITY_DIGITS)
+
+
+def credit_to_dict(credit: Credit | None) -> dict[str, object] | None:
+    """A credit: the name as written, its kind, and the tracked outlet it resolves to."""
+    if credit is None:
+        return None
+    return {"name": credit.name, "kind": credit.kind.value, "outlet": credit.outlet}
+
+
+def explanation_to_dict(e: Explanation) -> dict[str, object]:
+    """``aggregator why A B --json``."""
+    return {
+        "a": article_to_dict(e.a),
+        "b": article_to_dict(e.b),
+        "same_cluster": e.same_cluster,
+        "verifies": e.verifies,
+        "reason": e.reason,
+        "similarity": {
+            "jaccard": _round(e.similarity.jaccard),
+            "containment": _round(e.similarity.containment),
+            "shared_anchors": e.similarity.shared_anchors,
+            "shared_passages": e.similarity.shared_passages,
+        },
+        "shared_paragraphs": list(e.shared_paragraphs),
+        "shared_runs": list(e.shared_runs),
+        "a_credits_b": credit_to_dict(e.a_credits_b),
+        "b_credits_a": credit_to_dict(e.b_credits_a),
+        "gap_seconds": e.gap_seconds,
+    }
+
+
+def outlet_stats_to_dict(o: OutletStatsView) -> dict[str, object]:
+    """``aggregator outlets --json``: one object per outlet."""
+    return {
+        "outlet": o.outlet,
+        "articles": o.articles,
+        "first_reports": o.first_reports,
+        "copies": o.copies,
+        "rewrites": o.rewrites,
+        "median_lag_seconds": o.median_lag_seconds,
+        "credits": [{"outlet": name, "count": n} for name, n in o.credits],
+        "copied_by": [{"outlet": name, "count": n} for name, n in o.copied_by],
+    }

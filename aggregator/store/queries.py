@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from datetime import datetime
+from statistics import median
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Row, Select, func, or_, select, text
 from sqlalchemy.orm import aliased
 
 from aggregator.credits import credit_names
+from aggregator.explain import Subject
 from aggregator.store import engine as engines
 from aggregator.store.batch import credits_from_json
 from aggregator.store.models import ArticleRow, ClusterRow, FeedRow, OutletRow
@@ -20,7 +23,9 @@ from aggregator.types import (
     ErrorKind,
     FeedState,
     FeedStatusView,
+    Fingerprint,
     FirstReporter,
+    OutletStatsView,
     Relation,
 )
 
@@ -174,6 +179,27 @@ class Queries:
             )
         return _article_view(row) if row is not None else None
 
+    def article_subject(self, article_id: int) -> Subject | None:
+        """An article with its text, fingerprint and credits (for ``aggregator why``)."""
+        with engines.read(self.engine) as conn:
+            row = (
+                engines.orm(conn)
+                .execute(_article_query().where(ArticleRow.id == article_id))
+                .first()
+            )
+        if row is None:
+            return None
+        a: ArticleRow = row.ArticleRow
+        fp = Fingerprint(
+            signature=bytes(a.signature or b""),
+            shingles=a.shingles,
+            tokens=a.tokens,
+            passages=tuple(a.passages or ()),
+            version="",
+            anchors=bytes(a.anchors or b""),
+        )
+        return Subject(_article_view(row), a.text, fp, credits_from_json(a.credits))
+
     def export_articles(self, *, since: datetime | None = None) -> Iterator[ArticleView]:
         """Every article with its cluster and provenance fields, oldest first."""
         stmt = _article_query().order_by(ArticleRow.id)
@@ -182,6 +208,37 @@ class Queries:
         with engines.read(self.engine) as conn:
             for row in engines.orm(conn).execute(stmt.execution_options(yield_per=1000)):
                 yield _article_view(row)
+
+    def outlet_stats(self, *, since: datetime | None = None) -> list[OutletStatsView]:
+        """Per outlet: articles, first reports, copies and rewrites made, median lag behind
+        originals, whom it credits and who copies it (articles first seen since ``since``)."""
+        first_outlet = aliased(OutletRow, name="first_outlet")
+        stmt = (
+            select(
+                OutletRow.name,
+                ArticleRow.relation,
+                ArticleRow.trusted_at,
+                ArticleRow.first_seen_at,
+                ArticleRow.credits,
+                ClusterRow.id.label("cluster_id"),
+                ClusterRow.size,
+                ClusterRow.first_at,
+                ClusterRow.first_article_id,
+                first_outlet.name.label("first_outlet"),
+                ArticleRow.id,
+            )
+            .join(OutletRow, OutletRow.id == ArticleRow.outlet_id)
+            .outerjoin(ClusterRow, ClusterRow.id == ArticleRow.cluster_id)
+            .outerjoin(first_outlet, first_outlet.id == ClusterRow.first_outlet_id)
+        )
+        if since is not None:
+            stmt = stmt.where(ArticleRow.first_seen_at >= since)
+        tally = _OutletTally()
+        with engines.read(self.engine) as conn:
+            for row in conn.execute(stmt.execution_options(yield_per=2000)):
+                tally.add(row)
+            names = list(conn.scalars(select(OutletRow.name).where(OutletRow.active)))
+        return tally.views(names)
 
     def feed_statuses(self) -> list[FeedStatusView]:
         """Every feed's fetch state, by outlet and URL."""
@@ -249,3 +306,48 @@ def _members_of(conn: Connection, cluster_ids: Sequence[int]) -> dict[int, list[
     for views in found.values():
         views.sort(key=lambda v: (v.at or v.first_seen_at, v.first_seen_at, v.id))
     return found
+
+
+class _OutletTally:
+    """Accumulates outlet statistics over one pass of the articles."""
+
+    def __init__(self) -> None:
+        self.articles: Counter[str] = Counter()
+        self.first_reports: Counter[str] = Counter()
+        self.copies: Counter[str] = Counter()
+        self.rewrites: Counter[str] = Counter()
+        self.lags: dict[str, list[float]] = {}
+        self.credits: dict[str, Counter[str]] = {}
+        self.copied_by: dict[str, Counter[str]] = {}
+
+    def add(self, row: Any) -> None:
+        outlet = row.name
+        self.articles[outlet] += 1
+        if row.id == row.first_article_id and (row.size or 0) >= 2:
+            self.first_reports[outlet] += 1
+        for credit in credits_from_json(row.credits):
+            self.credits.setdefault(outlet, Counter())[credit.outlet or credit.name] += 1
+        if row.relation not in (Relation.COPY.value, Relation.REWRITE.value):
+            return
+        (self.copies if row.relation == Relation.COPY.value else self.rewrites)[outlet] += 1
+        at = row.trusted_at or row.first_seen_at
+        if row.first_at is not None:
+            self.lags.setdefault(outlet, []).append((at - row.first_at).total_seconds())
+        if row.first_outlet and row.first_outlet != outlet:
+            self.copied_by.setdefault(row.first_outlet, Counter())[outlet] += 1
+
+    def views(self, active: Sequence[str]) -> list[OutletStatsView]:
+        names = sorted(set(active) | set(self.articles))
+        return [
+            OutletStatsView(
+                outlet=name,
+                articles=self.articles[name],
+                first_reports=self.first_reports[name],
+                copies=self.copies[name],
+                rewrites=self.rewrites[name],
+                median_lag_seconds=median(self.lags[name]) if self.lags.get(name) else None,
+                credits=tuple(self.credits.get(name, Counter()).most_common(5)),
+                copied_by=tuple(self.copied_by.get(name, Counter()).most_common(5)),
+            )
+            for name in names
+        ]
