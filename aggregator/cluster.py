@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from aggregator.fingerprint import SignatureArray, signature_array
 from aggregator.settings import DedupSettings
@@ -41,6 +42,9 @@ THRESHOLDS: tuple[Threshold, ...] = (
     Threshold(min_shingles=60, jaccard=0.50, containment=0.65),
     Threshold(min_shingles=0, jaccard=0.60, containment=0.80),
 )
+#: The most lenient row: a pair below both can only pass through passages or a credit.
+LOWEST_JACCARD = min(row.jaccard for row in THRESHOLDS)
+LOWEST_CONTAINMENT = min(row.containment for row in THRESHOLDS)
 #: Long paragraphs found verbatim in both texts that prove reuse on their own.
 PASSAGES_PROVING_REUSE = 2
 #: With a reporting credit to the candidate's outlet ("via X", "X reported"), this much
@@ -102,6 +106,19 @@ def estimate(a: Candidate, b: Candidate, evidence: Evidence = Evidence()) -> Sim
         return Similarity(0.0, 0.0, 0, 0)
     containment = min(1.0, jaccard * (a.shingles + b.shingles) / (1.0 + jaccard) / smaller)
     return Similarity(jaccard, containment, evidence.passages, evidence.anchors)
+
+
+def estimate_many(
+    new: Candidate, signatures: npt.NDArray[np.uint16], shingles: npt.NDArray[np.float64]
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """``estimate``'s Jaccard and containment of ``new`` against many signatures at once."""
+    matches = np.count_nonzero(signatures == new.signature, axis=1) / new.signature.size
+    jaccard = np.maximum(0.0, (matches - _CHANCE_MATCH) / (1.0 - _CHANCE_MATCH))
+    smaller = np.minimum(shingles, new.shingles)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        containment = jaccard * (shingles + new.shingles) / (1.0 + jaccard) / smaller
+    containment = np.where(smaller > 0, np.minimum(containment, 1.0), 0.0)
+    return jaccard, containment
 
 
 def threshold_for(shorter_shingles: int) -> Threshold:

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+import numpy as np
+
 from aggregator import cluster
 from aggregator.cluster import Candidate, Evidence
 from aggregator.index import Hits, Sketch, StoryIndex, merge_hits, within_batch
@@ -94,15 +96,20 @@ def place(
     """
     if len(hits) == 0:
         return Assignment(cluster_id=None)
-    ids = [int(i) for i in hits.ids]
+    pending = pending or {}
+    sketches = _sketches([int(i) for i in hits.ids], index, directory, pending)
+    plausible = _plausible(new, hits, sketches, credited=bool(credits))
+    if not plausible:
+        return Assignment(cluster_id=None)
+    ids = [i for i, _, _ in plausible]
     standings = directory.standings(ids)
     reps = directory.representatives({s.cluster_id for s in standings.values()})
-    wanted = set(standings) | set(reps.values())
-    sketches = _sketches(sorted(wanted), index, directory, pending or {})
+    missing_reps = sorted(set(reps.values()) - set(sketches))
+    sketches.update(_sketches(missing_reps, index, directory, pending))
     candidates = [
-        (_candidate(i, standings[i], sketches[i]), Evidence(int(a), int(p)))
-        for i, a, p in zip(ids, hits.anchors, hits.passages, strict=True)
-        if i in standings and i in sketches
+        (_candidate(i, standings[i], sketches[i]), Evidence(a, p))
+        for i, a, p in plausible
+        if i in standings
     ]
     rep_standings = directory.standings(sorted(set(reps.values()) - set(standings)))
     rep_standings.update(standings)
@@ -112,6 +119,28 @@ def place(
         if aid in sketches and aid in rep_standings
     }
     return cluster.decide(new, candidates, representatives, credits=credits)
+
+
+def _plausible(
+    new: Candidate, hits: Hits, sketches: Mapping[int, Sketch], *, credited: bool
+) -> list[tuple[int, int, int]]:
+    """(id, shared anchors, shared passages) of the hits that could pass any rule of the
+    verifier, judged for all at once; most hits (stock phrases) end here."""
+    ids = [int(i) for i in hits.ids]
+    present = [k for k, i in enumerate(ids) if i in sketches]
+    if not present:
+        return []
+    matrix = np.stack([sketches[ids[k]].signature for k in present])
+    shingles = np.array([sketches[ids[k]].shingles for k in present], dtype=np.float64)
+    jaccard, containment = cluster.estimate_many(new, matrix, shingles)
+    anchors, passages = hits.anchors[present], hits.passages[present]
+    keep = (jaccard >= cluster.LOWEST_JACCARD) | (containment >= cluster.LOWEST_CONTAINMENT)
+    keep |= passages >= 1
+    if credited:
+        keep |= (anchors >= cluster.CREDITED_MIN_ANCHORS) | (
+            containment >= cluster.CREDITED_MIN_CONTAINMENT
+        )
+    return [(ids[k], int(anchors[j]), int(passages[j])) for j, k in enumerate(present) if keep[j]]
 
 
 def _sketches(
