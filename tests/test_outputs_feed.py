@@ -6,6 +6,7 @@ import json
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from datetime import timedelta
 from html.parser import HTMLParser
 from typing import Any
 
@@ -23,6 +24,7 @@ from aggregator.outputs.feed import (
     render_json,
     render_rss,
 )
+from aggregator.outputs.story import lag_text
 from aggregator.types import ClusterView
 from tests.viewfactory import (
     all_clusters,
@@ -113,6 +115,38 @@ def test_rss_description_lists_every_outlet_with_time_and_relation() -> None:
     assert "12:40 UTC" in description and "MSN</a>: copy" in description
     assert "13:35 UTC" in description and "rewrite crediting Politico" in description
     assert_inert_html(description)
+
+
+def test_description_names_the_first_reporter_and_every_credit_with_its_lag() -> None:
+    description = describe_cluster(politico_cluster())
+    assert "First reported by <strong>Politico</strong>" in description
+    assert "(by its published time, confidence 90%)" in description
+    assert "2024-05-01 12:40 UTC (+40m)" in description
+    assert (
+        "2024-05-01 13:35 UTC (+1h35m) — "
+        '<a href="https://azernews.example/a/103">AzerNEWS</a>: '
+        "rewrite crediting Politico; credits Politico, CBS News"
+    ) in description
+    # The original has no lag and credits nobody.
+    assert "12:00 UTC — <a" in description
+    assert_inert_html(description)
+
+
+@pytest.mark.parametrize(
+    ("delta", "text"),
+    [
+        (timedelta(0), "+0m"),
+        (timedelta(seconds=59), "+0m"),
+        (timedelta(seconds=-59), "+0m"),
+        (timedelta(minutes=40), "+40m"),
+        (timedelta(hours=6, minutes=8), "+6h08m"),
+        (timedelta(hours=23, minutes=59), "+23h59m"),
+        (timedelta(days=2, hours=3, minutes=5), "+2d03h"),
+        (timedelta(minutes=-65), "\u22121h05m"),
+    ],
+)
+def test_lag_text_is_compact(delta: timedelta, text: str) -> None:
+    assert lag_text(delta) == text
 
 
 def test_rss_channel_fields_come_from_the_channel() -> None:

@@ -136,11 +136,32 @@ def assert_inert_page(page: str) -> None:
             assert not name.startswith("on"), (tag, name)
             assert name != "style", tag
             if name in {"href", "src", "action", "xlink:href"}:
-                assert value is not None and re.match(r"(https?://|/)", value), (tag, value)
+                # A chart's <use> may point at its own shapes ("#tl-copy"); nothing else local.
+                local = tag == "use" and value is not None and value.startswith("#tl-")
+                assert local or (value is not None and re.match(r"(https?://|/)", value)), (
+                    tag,
+                    value,
+                )
 
 
 def marks(svg: str) -> list[str]:
     return re.findall(r'class="mark m-(\w+)"', svg)
+
+
+def credit_arrows(svg: str) -> list[dict[str, str | None]]:
+    """The credit arrows of a chart: their data-from / data-to / data-to-outlet and title."""
+    found = []
+    for group in re.findall(r'<g class="credit[^"]*".*?</g>', svg, re.S):
+        attrs = dict(tags_of(group)[0][1])
+        (title,) = re.findall(r"<title>([^<]*)</title>", group)
+        found.append({**attrs, "title": title})
+    return found
+
+
+def texts(svg: str, css_class: str) -> list[str]:
+    """The text of every <text> element with ``css_class`` (its own text, no <title>)."""
+    pattern = rf'<text class="{css_class}"[^>]*>(?:<title>[^<]*</title>)?([^<]*)'
+    return re.findall(pattern, svg)
 
 
 def svg_blocks(page: str, css_class: str) -> list[str]:
@@ -321,6 +342,17 @@ def test_api_cluster_by_id_has_members(client: TestClient) -> None:
     response = client.get("/api/clusters/17")
     assert response.status_code == 200
     assert response.json() == cluster_to_dict(politico_cluster())
+
+
+def test_api_cluster_members_carry_the_timeline_and_the_credits(client: TestClient) -> None:
+    members = client.get("/api/clusters/17").json()["members"]
+    timeline = [(m["outlet"], m["relation"], m["at"], m["credits_outlet"]) for m in members]
+    assert timeline == [
+        ("Politico", "original", "2024-05-01T12:00:00Z", None),
+        ("MSN", "copy", "2024-05-01T12:40:00Z", None),
+        ("AzerNEWS", "rewrite", "2024-05-01T13:35:00Z", "Politico"),
+    ]
+    assert members[2]["credits"] == ["Politico", "CBS News"]
 
 
 def test_api_article_by_id(client: TestClient) -> None:
@@ -504,23 +536,122 @@ def test_cluster_page_timeline_marks_original_copy_rewrite_and_credit(
     page = client.get("/clusters/17").text
     (chart,) = svg_blocks(page, "chart")
     assert marks(chart) == ["original", "copy", "rewrite"]
-    arrows = re.findall(r'<path class="credit" d="[^"]+" marker-end[^>]*><title>([^<]*)', chart)
-    assert arrows == ["AzerNEWS credits Politico"]
-    assert "first report" in chart
-    for label in ("original", "copy", "rewrite", "credits"):
-        assert f">{label}</text>" in chart  # the legend
-    for outlet in ("Politico", "MSN", "AzerNEWS"):
-        assert f">{outlet}</text>" in chart  # one row per outlet
+    assert re.findall(r'data-article="(\d+)" data-relation="(\w+)"', chart) == [
+        ("101", "original"),
+        ("102", "copy"),
+        ("103", "rewrite"),
+    ]
+    arrows = credit_arrows(chart)
+    # The rewrite's "via Politico" points at Politico's article; its other credit, CBS News,
+    # has no article in the story and points at a dashed row of its own.
+    assert arrows[0] == {
+        "class": "credit",
+        "data-from": "103",
+        "data-to": "101",
+        "title": "AzerNEWS credits Politico",
+    }
+    assert arrows[1]["class"] == "credit to-absent"
+    assert (arrows[1]["data-from"], arrows[1]["data-to-outlet"]) == ("103", "CBS News")
+    assert len(arrows) == 2
+    assert texts(chart, "name") == ["Politico", "MSN", "AzerNEWS"]
+    assert texts(chart, "name ghost") == ["CBS News"]
     assert_inert_page(page)
+
+
+def test_cluster_chart_labels_lags_first_report_and_utc_ticks(client: TestClient) -> None:
+    (chart,) = svg_blocks(client.get("/clusters/17").text, "chart")
+    assert texts(chart, "lag") == ["+40m", "+1h35m"]
+    assert "first report · 1 May 12:00 UTC" in chart
+    assert texts(chart, "tick") == ["12:00", "12:30", "13:00", "13:30"]
+    assert texts(chart, "tick day") == ["1 May"]  # the day, once: it never changes
+    assert "(+1h35m after the original)" in chart  # the rewrite's tooltip
+
+
+def test_cluster_chart_scales_with_the_page_but_not_its_text(client: TestClient) -> None:
+    """No viewBox: x positions are percentages, so text keeps its size on a phone."""
+    (chart,) = svg_blocks(client.get("/clusters/17").text, "chart")
+    assert "viewBox" not in chart.split(">", 1)[0]
+    assert 'width="100%"' in chart.split(">", 1)[0]
+    for tag, attrs in tags_of(chart):
+        for name in ("x", "x1", "x2"):
+            value = attrs.get(name)
+            if value is not None and tag not in {"rect", "marker"}:
+                assert value.endswith("%"), (tag, name, value)
+
+
+def test_cluster_page_legend_names_only_what_the_chart_shows(
+    client: TestClient, reader: InMemoryReader
+) -> None:
+    page = client.get("/clusters/17").text
+    legend = page[page.index('<ul class="legend">') :]
+    legend = legend[: legend.index("</ul>")]
+    labels = re.findall(r"</svg>([^<]+)</li>", legend)
+    assert labels == [
+        "original",
+        "copy",
+        "rewrite",
+        "credits",
+        "credits an outlet not in this story",
+    ]
+    assert "times in UTC" in legend
+    single = client.get("/clusters/18").text
+    legend = single[single.index('<ul class="legend">') :]
+    legend = legend[: legend.index("</ul>")]
+    assert re.findall(r"</svg>([^<]+)</li>", legend) == [
+        "original",
+        "credits an outlet not in this story",
+    ]
+
+
+def test_cluster_page_summary_names_first_reporter_basis_and_confidence(
+    client: TestClient,
+) -> None:
+    page = client.get("/clusters/17").text
+    summary = page[page.index('<section class="summary"') : page.index("</section>")]
+    assert '<a href="https://politico.example/a/101">Politico</a>' in summary
+    assert "Decided by its published time · confidence 90%" in summary
+    assert 'value="0.90"' in summary  # the confidence meter
+    assert "<dd>1h35m</dd>" in summary  # the spread from first to last report
+    assert "Credited source" not in summary
+    single = client.get("/clusters/18").text
+    assert "Credited source: <strong>Yonhap</strong>" in single
+    assert "by when we first saw it" in single
+    (chart,) = svg_blocks(single, "chart")
+    assert texts(chart, "name ghost") == ["Yonhap"]  # the untracked source has a row
+    assert credit_arrows(chart)[0]["data-to-outlet"] == "Yonhap"
 
 
 def test_cluster_page_member_table(client: TestClient) -> None:
     page = client.get("/clusters/17").text
     table = page[page.index("<tbody>") : page.index("</tbody>")]
     assert table.count("<tr>") == 3
-    assert "rewrite crediting Politico" in table
+    assert (
+        '<span class="rel rel-rewrite">rewrite</span> <span class="via">crediting Politico</span>'
+        in table
+    )
     assert 'href="https://azernews.example/a/103"' in table
     assert "Politico, CBS News" in table
+    assert '<span class="lag">+1h35m</span>' in table
+    assert "0.41" in table
+    # Each cell names its column, so the table can become a stack of cards on a phone.
+    assert table.count('data-label="Similarity"') == 3
+
+
+def test_index_cards_show_who_was_first_and_how_far_behind_the_others_were(
+    client: TestClient,
+) -> None:
+    page = client.get("/").text
+    card = page[page.index('<li class="story multi">') :]
+    card = card[: card.index("</li></ul>")]
+    chips = re.findall(r'<li class="rel-(\w+)"[^>]*>([^<]+)(?:<span class="lag">([^<]+))?', card)
+    assert chips == [
+        ("original", "Politico", ""),
+        ("copy", "MSN", "+40m"),
+        ("rewrite", "AzerNEWS", "+1h35m"),
+    ]
+    assert "2 carried by more than one outlet" in page  # Politico's and the hostile one
+    assert '<a class="clear"' not in page
+    assert '<a class="clear" href="/">' in client.get("/", params={"q": "chip"}).text
 
 
 def test_missing_cluster_page_is_an_html_404(client: TestClient) -> None:
@@ -539,8 +670,9 @@ def test_hostile_cluster_page_is_inert(client: TestClient) -> None:
     assert "javascript:" not in page.lower()
     assert "data:text" not in page
     assert "\x00" not in page and "\ud800" not in page
-    # The credited outlet that is not in the cluster gets a dashed row of its own.
-    assert chart.count('class="row ghost"') == 2
+    # Each credited outlet that is not in the cluster gets a dashed row of its own.
+    assert chart.count('class="row-line ghost"') == 2
+    assert len(texts(chart, "name ghost")) == 2
 
 
 def test_hostile_index_is_inert(client: TestClient, reader: InMemoryReader) -> None:

@@ -25,7 +25,9 @@ from aggregator.outputs.story import (
     basis_phrase,
     chronological,
     item_link,
+    lag_after,
     member_time,
+    original_of,
     relation_label,
 )
 from aggregator.settings import HttpSettings
@@ -80,7 +82,8 @@ def describe_cluster(c: ClusterView) -> str:
     first = c.first_reporter
     parts = [
         f"<p>First reported by <strong>{esc(first.outlet)}</strong> on "
-        f"{esc(human_time(first.at))} ({esc(basis_phrase(first.basis))}). "
+        f"{esc(human_time(first.at))} ({esc(basis_phrase(first.basis))}, confidence "
+        f"{max(0.0, min(1.0, c.confidence)):.0%}). "
         f"{c.size} article{'s' if c.size != 1 else ''} from {len(c.outlets)} "
         f"outlet{'s' if len(c.outlets) != 1 else ''}.</p>"
     ]
@@ -90,20 +93,24 @@ def describe_cluster(c: ClusterView) -> str:
             "(named by the earliest article; not a tracked outlet).</p>"
         )
     if c.members:
-        items = "".join(_describe_member(m, c.title) for m in chronological(c.members))
+        original = original_of(c)
+        members = chronological(c.members)
+        items = "".join(_describe_member(m, c.title, original) for m in members)
         parts.append(f"<ul>{items}</ul>")
     else:
         parts.append(f"<p>Carried by: {esc(', '.join(c.outlets))}</p>")
     return "\n".join(parts)
 
 
-def _describe_member(a: ArticleView, story_title: str) -> str:
+def _describe_member(a: ArticleView, story_title: str, original: ArticleView | None) -> str:
+    """One line per article: "<time> (+lag) — <outlet>: <relation>; credits X, Y — “title”"."""
     url = safe_url(a.url)
     name = f'<a href="{esc(url)}">{esc(a.outlet)}</a>' if url else esc(a.outlet)
+    lag = lag_after(a, original)
+    when = esc(human_time(member_time(a))) + (f" ({esc(lag)})" if lag else "")
+    credits = f"; credits {esc(', '.join(a.credits))}" if a.credits else ""
     headline = f" — “{esc(a.title)}”" if a.title and a.title != story_title else ""
-    return (
-        f"<li>{esc(human_time(member_time(a)))} — {name}: {esc(relation_label(a))}{headline}</li>"
-    )
+    return f"<li>{when} — {name}: {esc(relation_label(a))}{credits}{headline}</li>"
 
 
 def _to_item(c: ClusterView, channel_link: str) -> _Item:

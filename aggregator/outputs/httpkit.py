@@ -19,8 +19,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from aggregator.errors import NotFound, StoreError
 from aggregator.outputs import schema
-from aggregator.outputs.pages import STYLE_HASH
 from aggregator.outputs.params import BadParameter
+from aggregator.outputs.style import STYLE_HASH
 
 #: Feed readers poll; a minute of caching costs nothing and spares the database.
 FEED_MAX_AGE = 60

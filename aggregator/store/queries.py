@@ -69,7 +69,8 @@ def _cluster_query() -> Select[ClusterRow, str, str | None]:
         select(
             ClusterRow,
             _FIRST_OUTLET.name.label("first_outlet"),
-            _FIRST.url.label("first_url"),
+            # the link without tracking parameters when the article has one
+            func.coalesce(_FIRST.canonical_url, _FIRST.url).label("first_url"),
         )
         .outerjoin(_FIRST, _FIRST.id == ClusterRow.first_article_id)
         .outerjoin(_FIRST_OUTLET, _FIRST_OUTLET.id == ClusterRow.first_outlet_id)
