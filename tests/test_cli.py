@@ -18,6 +18,7 @@ import re
 import socket
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,8 @@ from sqlalchemy.engine import make_url
 
 from aggregator import __version__
 from aggregator.cli import cli
+from aggregator.config import load_outlets
+from aggregator.opml import parse_opml
 from aggregator.store import Store
 from tests.conftest import CONTENT_TYPES, SEEDS, SeedSite, cli_env, run_cli
 from tests.loopback import LoopbackServer, respond
@@ -187,13 +190,9 @@ def test_the_command_tree_has_the_contract_commands() -> None:
     assert contract <= paths
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="PRODUCT.md §2 lists `why`, `outlets` and `opml import|export`; cli.py has none yet",
-)
 def test_the_command_tree_has_the_analysis_and_opml_commands() -> None:
     paths = {" ".join(path) for path, _ in COMMANDS}
-    assert {"why", "outlets", "opml import", "opml export"} <= paths
+    assert {"why", "outlets", "outlets add", "opml import", "opml export"} <= paths
 
 
 @pytest.mark.parametrize(
@@ -639,3 +638,224 @@ def test_outlets_counts_first_reports_copies_rewrites_and_credits(corpus: Corpus
             1 for a in corpus.articles if a["outlet"] == outlet["outlet"]
         )
     assert "Capital Ledger" in ok(["outlets"], corpus.env, COLUMNS="200").stdout
+
+
+# --- outlets add and opml --------------------------------------------------------------------
+
+HOMEPAGE = (
+    b"<!doctype html><html><head><title>Harbour Gazette - Home</title>"
+    b'<link rel="alternate" type="application/rss+xml" title="Harbour Gazette" href="/rss.xml">'
+    b"</head><body><p>News from the harbour.</p></body></html>"
+)
+HARBOUR_RSS = (
+    b'<?xml version="1.0"?><rss version="2.0"><channel><title>Harbour Gazette</title>'
+    b"<link>https://harbour.example/</link><description>d</description>"
+    b"<item><title>Ships</title><link>https://harbour.example/1</link><guid>1</guid></item>"
+    b"</channel></rss>"
+)
+
+
+@pytest.fixture
+def harbour() -> Iterator[LoopbackServer]:
+    """A news site on loopback whose homepage advertises its RSS feed."""
+    with LoopbackServer() as server:
+        server.route("/", respond(200, HOMEPAGE, {"Content-Type": "text/html"}))
+        server.route("/rss.xml", respond(200, HARBOUR_RSS, {"Content-Type": "application/rss+xml"}))
+        yield server
+
+
+def test_outlets_add_discovers_the_feed_and_appends_the_outlet(
+    harbour: LoopbackServer, seed_outlets: Path
+) -> None:
+    before = seed_outlets.read_bytes()
+    env = cli_env("sqlite:///unused.db", seed_outlets)
+    result = ok(["outlets", "add", harbour.url("/"), "--alias", "HG", "--interval", "30m"], env)
+    assert result.stdout == ""
+    assert f"added outlet 'Harbour Gazette' with 1 feed to {seed_outlets}" in result.stderr
+    assert f"+ {harbour.url('/rss.xml')} [rss20, link]" in result.stderr
+    after = seed_outlets.read_bytes()
+    assert after.startswith(before)  # appended: comments and entries stay byte for byte
+    added = load_outlets(seed_outlets)[-1]
+    assert (added.name, added.homepage, added.aliases, added.feeds) == (
+        "Harbour Gazette",
+        harbour.url("/"),
+        ("HG",),
+        (harbour.url("/rss.xml"),),
+    )
+    assert added.interval == timedelta(minutes=30)
+    # the same site again: its name is taken, nothing changes
+    again = invoke(["outlets", "add", harbour.url("/")], env)
+    assert_user_error(again, 2, str(seed_outlets), "'Harbour Gazette'", "already used")
+    assert seed_outlets.read_bytes() == after
+
+
+def test_outlets_add_dry_run_prints_the_block_and_changes_nothing(
+    harbour: LoopbackServer, seed_outlets: Path
+) -> None:
+    before = seed_outlets.read_bytes()
+    env = cli_env("sqlite:///unused.db", seed_outlets)
+    result = ok(["outlets", "add", harbour.url("/"), "--name", "The Harbour", "--dry-run"], env)
+    assert result.stdout == (
+        "[[outlets]]\n"
+        'name = "The Harbour"\n'
+        f'homepage = "{harbour.url("/")}"\n'
+        "aliases = []\n"
+        f'feeds = ["{harbour.url("/rss.xml")}"]\n'
+    )
+    assert "dry run" in result.stderr
+    assert seed_outlets.read_bytes() == before
+
+
+def test_outlets_add_with_feeds_given_skips_discovery(
+    harbour: LoopbackServer, seed_outlets: Path
+) -> None:
+    env = cli_env("sqlite:///unused.db", seed_outlets)
+    feed = "https://harbour.example/other.xml"
+    ok(["outlets", "add", harbour.url("/"), "--name", "Named", "--feed", feed], env)
+    assert harbour.requests == []  # a name and a feed: nothing to fetch
+    ok(["outlets", "add", harbour.url("/"), "--feed", f"{feed}?2"], env)
+    assert [r.path for r in harbour.requests] == ["/"]  # only the page, for its name
+    added = load_outlets(seed_outlets)[-2:]
+    assert [(o.name, o.feeds) for o in added] == [
+        ("Named", (feed,)),
+        ("Harbour Gazette", (f"{feed}?2",)),
+    ]
+
+
+def test_outlets_add_refuses_a_feed_that_another_outlet_has(
+    seed_outlets: Path, tmp_path: Path
+) -> None:
+    before = seed_outlets.read_bytes()
+    taken = load_outlets(seed_outlets)[0]
+    env = cli_env("sqlite:///unused.db", seed_outlets)
+    result = invoke(
+        ["outlets", "add", "https://x.example", "--name", "X", "--feed", taken.feeds[0]], env
+    )
+    assert_user_error(result, 2, str(seed_outlets), taken.feeds[0], repr(taken.name))
+    alias = invoke(
+        ["outlets", "add", "https://x.example", "--name", "X", "--alias", taken.name.upper(),
+         "--feed", "https://x.example/rss"],
+        env,
+    )  # fmt: skip
+    assert_user_error(alias, 2, "alias", "already used")
+    assert seed_outlets.read_bytes() == before
+
+
+def test_outlets_add_without_a_feed_names_the_page(seed_outlets: Path) -> None:
+    with LoopbackServer() as server:
+        server.route("/", respond(200, b"<html><head><title>Nothing</title></head></html>"))
+        result = invoke(
+            ["outlets", "add", server.url("/")], cli_env("sqlite:///u.db", seed_outlets)
+        )
+    assert_user_error(result, 1, server.url("/"), "no feed found")
+
+
+def test_outlets_add_refuses_a_private_address_unless_allowed(
+    harbour: LoopbackServer, seed_outlets: Path
+) -> None:
+    before = seed_outlets.read_bytes()
+    env = cli_env("sqlite:///u.db", seed_outlets, AGGREGATOR_FETCH__ALLOW_PRIVATE_NETWORKS="false")
+    result = invoke(["outlets", "add", harbour.url("/")], env)
+    assert_user_error(result, 1, "refusing", "127.0.0.1", "loopback")
+    assert harbour.requests == []
+    assert seed_outlets.read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    ("args", "names"),
+    [
+        (["outlets", "add", "ftp://x.example/"], ["URL", "ftp://x.example/"]),
+        (["outlets", "add", "https://x.example", "--interval", "soon"], ["--interval", "soon"]),
+        (["outlets", "add", "https://x.example", "--feed", "nope nope"], ["--feed"]),
+        (["outlets", "--json", "add", "https://x.example"], ["--json", "outlets add"]),
+    ],
+    ids=["url", "interval", "feed", "json-with-add"],
+)
+def test_outlets_add_usage_errors_name_the_option(
+    seed_outlets: Path, args: list[str], names: list[str]
+) -> None:
+    before = seed_outlets.read_bytes()
+    assert_user_error(invoke(args, cli_env("sqlite:///u.db", seed_outlets)), 2, *names)
+    assert seed_outlets.read_bytes() == before
+
+
+def test_opml_export_writes_one_outline_per_feed(seed_outlets: Path, tmp_path: Path) -> None:
+    env = cli_env("sqlite:///u.db", seed_outlets)
+    printed = ok(["opml", "export"], env).stdout_bytes
+    outlets = load_outlets(seed_outlets)
+    document = parse_opml(printed, "stdout")
+    assert document.version == "2.0"
+    assert [f.xml_url for f in document.feeds] == [u for o in outlets for u in o.feeds]
+    target = tmp_path / "subs.opml"
+    assert ok(["opml", "export", "-o", str(target)], env).stdout == ""
+    assert parse_opml(target.read_bytes(), str(target)) == document
+
+
+def test_opml_import_round_trip_and_reimport_skips_everything(
+    seed_outlets: Path, tmp_path: Path
+) -> None:
+    subs = tmp_path / "subs.opml"
+    ok(["opml", "export", "-o", str(subs)], cli_env("sqlite:///u.db", seed_outlets))
+    fresh = tmp_path / "fresh.toml"
+    fresh.write_text("# my own outlets\n")
+    env = cli_env("sqlite:///u.db", fresh)
+
+    dry = ok(["opml", "import", str(subs), "--dry-run"], env)
+    assert dry.stdout.count("[[outlets]]") == len(load_outlets(seed_outlets))
+    assert fresh.read_text() == "# my own outlets\n"
+
+    result = ok(["opml", "import", str(subs)], env)
+    assert result.stdout == ""
+    assert f"{len(load_outlets(seed_outlets))} new outlet(s)" in result.stderr
+    assert fresh.read_text().startswith("# my own outlets\n\n[[outlets]]\n")
+    assert load_outlets(fresh) == load_outlets(seed_outlets)
+
+    written = fresh.read_bytes()
+    again = ok(["opml", "import", str(subs)], env)
+    assert "0 feed(s) added" in again.stderr and "skip " in again.stderr
+    assert fresh.read_bytes() == written
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        (
+            b'<?xml version="1.0"?><!DOCTYPE opml [<!ENTITY a "aaaa">]>'
+            b'<opml><body><outline text="&a;" xmlUrl="https://a.example/"/></body></opml>',
+            "refused: the file has a DTD",
+        ),
+        (b"<opml><body><outline>", "not valid XML"),
+        (b'<opml version="2.0"><body><outline text="folder"/></body></opml>', "no feeds"),
+    ],
+    ids=["dtd", "invalid", "no-feeds"],
+)
+def test_opml_import_of_a_bad_file_names_it_and_writes_nothing(
+    seed_outlets: Path, tmp_path: Path, content: bytes, problem: str
+) -> None:
+    before = seed_outlets.read_bytes()
+    bad = tmp_path / "bad.opml"
+    bad.write_bytes(content)
+    result = invoke(["opml", "import", str(bad)], cli_env("sqlite:///u.db", seed_outlets))
+    assert_user_error(result, 1, str(bad), problem)
+    assert seed_outlets.read_bytes() == before
+    missing = invoke(
+        ["opml", "import", str(tmp_path / "none.opml")], cli_env("sqlite:///u.db", seed_outlets)
+    )
+    assert_user_error(missing, 1, str(tmp_path / "none.opml"), "No such file")
+
+
+def test_outlets_add_takes_the_main_feed_unless_all_feeds(seed_outlets: Path) -> None:
+    links = (
+        b'<link rel="alternate" type="application/rss+xml" title="Comments" href="/comments.xml">'
+        b'<link rel="alternate" type="application/rss+xml" title="Posts" href="/rss.xml">'
+    )
+    env = cli_env("sqlite:///u.db", seed_outlets)
+    with LoopbackServer() as server:
+        server.route("/", respond(200, HOMEPAGE.replace(b"</head>", links + b"</head>")))
+        server.route("/rss.xml", respond(200, HARBOUR_RSS))
+        server.route("/comments.xml", respond(200, HARBOUR_RSS.replace(b"<guid>1", b"<guid>c")))
+        one = ok(["outlets", "add", server.url("/"), "--dry-run"], env)
+        every = ok(["outlets", "add", server.url("/"), "--all-feeds", "--dry-run"], env)
+    assert f'feeds = ["{server.url("/rss.xml")}"]' in one.stdout
+    assert "--all-feeds" in one.stderr
+    assert server.url("/comments.xml") in every.stdout and server.url("/rss.xml") in every.stdout
