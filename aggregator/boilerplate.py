@@ -62,6 +62,12 @@ INNER_FURNITURE = (
     r"\bcontributed to this (?:report|story)\b",
     r"\bhave (?:a|any) (?:news )?tips?\b",
 )
+#: Words one of which every inner pattern contains: tested with ``in`` first, because a
+#: regex search of a paragraph costs ~40 µs and the substring tests ~1 µs.
+_INNER_WORDS = (
+    "reserved", "redistributed", "photo", "image", "picture", "video", "getty",
+    "reuters/", "epa-efe", "shutterstock", "contributed", "tip",
+)  # fmt: skip
 _LEADING = re.compile(r"\s*(?:" + "|".join(LEADING_FURNITURE) + ")", re.IGNORECASE)
 _INNER = re.compile("|".join(INNER_FURNITURE), re.IGNORECASE)
 
@@ -90,7 +96,11 @@ def is_furniture(paragraph: str) -> bool:
         return False
     if _LEADING.match(paragraph):
         return True
-    return _INNER.search(paragraph) is not None
+    lower = paragraph.lower()
+    for word in _INNER_WORDS:
+        if word in lower:
+            return _INNER.search(paragraph) is not None
+    return False
 
 
 @dataclass(slots=True)

@@ -161,6 +161,7 @@ class StoryIndex(Protocol):
     def discard(self, article_id: int) -> None: ...
     def prune(self, now: datetime) -> int: ...
     def sketch(self, article_id: int) -> Sketch | None: ...
+    def sketches(self, article_ids: Sequence[int]) -> dict[int, Sketch]: ...
     def __len__(self) -> int: ...
 
 
@@ -216,6 +217,23 @@ class _Signatures:
             pos = int(np.searchsorted(ids[self._order], article_id))
             row = int(self._order[pos]) if pos < self.rows else self.rows
         return row if row < self.rows and ids[row] == article_id else None
+
+    def rows_of(self, article_ids: npt.NDArray[np.int64]) -> npt.NDArray[np.intp]:
+        """The row of each id, or -1 where it is not indexed."""
+        ids = self.ids[: self.rows]
+        if self.in_order:
+            order = None
+            sorted_ids = ids
+        else:
+            if self._order is None:
+                self._order = np.argsort(ids, kind="stable")
+            order = self._order
+            sorted_ids = ids[order]
+        pos = np.searchsorted(sorted_ids, article_ids)
+        found = pos < self.rows
+        found[found] = sorted_ids[pos[found]] == article_ids[found]
+        rows = pos if order is None else order[np.minimum(pos, max(self.rows - 1, 0))]
+        return np.where(found, rows, -1)
 
     def keep(self, mask: npt.NDArray[np.bool_]) -> None:
         """Keep only the rows where ``mask`` is True."""
@@ -311,6 +329,18 @@ class MemoryIndex:
         sigs.keep(~old)
         return dropped
 
+    def sketches(self, article_ids: Sequence[int]) -> dict[int, Sketch]:
+        """The indexed sketches among ``article_ids`` (one vectorized lookup)."""
+        sigs = self._signatures
+        rows = sigs.rows_of(np.asarray(article_ids, dtype=np.int64))
+        return {
+            int(article_id): Sketch(
+                sigs.matrix[row], int(sigs.shingles[row]), int(sigs.anchors[row])
+            )
+            for article_id, row in zip(article_ids, rows.tolist(), strict=True)
+            if row >= 0
+        }
+
     def sketch(self, article_id: int) -> Sketch | None:
         """The indexed signature and counts of an article, or None if it is not indexed."""
         row = self._signatures.row_of(article_id)
@@ -371,31 +401,45 @@ def count_hits(
 def within_batch(keys: BatchKeys, ids: Sequence[int]) -> list[Hits]:
     """For each text of a batch, the EARLIER texts of the same batch it shares keys with.
 
-    A batch is indexed only after it is placed, so texts must also see each other.
+    A batch is indexed only after it is placed, so texts must also see each other. For
+    every key, each text is paired with the texts before it that carry the same key, all
+    pairs generated at once from the sorted keys.
     """
     found = []
     id_array = np.asarray(ids, dtype=np.int64)
     for kind, kind_keys in enumerate(keys.kinds):
-        order = np.lexsort((kind_keys.owner, kind_keys.keys))
-        sorted_keys, sorted_owner = kind_keys.keys[order], kind_keys.owner[order]
-        starts = np.flatnonzero(np.concatenate(([True], sorted_keys[1:] != sorted_keys[:-1])))
-        sizes = np.diff(np.append(starts, sorted_keys.size))
-        later: list[int] = []
-        earlier: list[int] = []
-        for start, size in zip(starts[sizes > 1].tolist(), sizes[sizes > 1].tolist(), strict=True):
-            if kind == ANCHORS and size > MAX_ANCHOR_FREQUENCY:
-                continue
-            group = sorted_owner[start : start + size].tolist()
-            for a in range(1, size):
-                for b in range(a):
-                    if group[a] != group[b]:
-                        later.append(group[a])
-                        earlier.append(group[b])
-        owner = np.asarray(later, dtype=np.intp)
-        found.append(
-            (owner, id_array[np.asarray(earlier, dtype=np.intp)], np.full(owner.size, kind))
+        later, earlier = _pairs_sharing_keys(
+            kind_keys, cap=MAX_ANCHOR_FREQUENCY if kind == ANCHORS else None
         )
+        found.append((later, id_array[earlier], np.full(later.size, kind)))
     return count_hits(found, len(ids))
+
+
+def _pairs_sharing_keys(kind_keys: _KindKeys, *, cap: int | None) -> tuple[IndexArray, IndexArray]:
+    """(later text, earlier text) for every two texts that carry one key (texts of keys
+    carried by more than ``cap`` texts are left out)."""
+    order = np.lexsort((kind_keys.owner, kind_keys.keys))
+    keys, owner = kind_keys.keys[order], kind_keys.owner[order]
+    if keys.size < 2:
+        empty = np.empty(0, dtype=np.intp)
+        return empty, empty
+    first = np.concatenate(([True], keys[1:] != keys[:-1]))
+    group_start = np.maximum.accumulate(np.where(first, np.arange(keys.size), 0))
+    if cap is not None:
+        sizes = np.diff(np.append(np.flatnonzero(first), keys.size))
+        too_common = np.repeat(sizes > cap, sizes)
+        group_start = np.where(too_common, np.arange(keys.size), group_start)
+    before = np.arange(keys.size) - group_start  # texts earlier in the same group
+    total = int(before.sum())
+    if total == 0:
+        empty = np.empty(0, dtype=np.intp)
+        return empty, empty
+    later_pos = np.repeat(np.arange(keys.size), before)
+    offsets = np.arange(total) - np.repeat(np.cumsum(before) - before, before)
+    earlier_pos = np.repeat(group_start, before) + offsets
+    later, earlier = owner[later_pos], owner[earlier_pos]
+    distinct = later != earlier
+    return later[distinct], earlier[distinct]
 
 
 def merge_hits(a: Hits, b: Hits) -> Hits:

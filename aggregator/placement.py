@@ -11,11 +11,15 @@ from datetime import datetime
 from typing import Protocol
 
 import numpy as np
+import numpy.typing as npt
 
 from aggregator import cluster
 from aggregator.cluster import Candidate, Evidence
 from aggregator.index import Hits, Sketch, StoryIndex, merge_hits, within_batch
 from aggregator.types import Assignment, Credit, Fingerprint
+
+#: A candidate proposed by anchors alone must share at least this many of them.
+MIN_SHARED_ANCHORS = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +101,10 @@ def place(
     if len(hits) == 0:
         return Assignment(cluster_id=None)
     pending = pending or {}
-    sketches = _sketches([int(i) for i in hits.ids], index, directory, pending)
+    strong = _strong(hits, credited=bool(credits))
+    if not strong.any():
+        return Assignment(cluster_id=None)
+    sketches = _sketches([int(i) for i in hits.ids[strong]], index, directory, pending)
     plausible = _plausible(new, hits, sketches, credited=bool(credits))
     if not plausible:
         return Assignment(cluster_id=None)
@@ -121,13 +128,21 @@ def place(
     return cluster.decide(new, candidates, representatives, credits=credits)
 
 
+def _strong(hits: Hits, *, credited: bool) -> npt.NDArray[np.bool_]:
+    """Hits worth verifying: one shared 5-word phrase (a single anchor) alone is usually a
+    stock phrase, unless the new article credits someone (a rewrite may share one quote)."""
+    strong = (hits.bands > 0) | (hits.passages > 0) | (hits.anchors >= MIN_SHARED_ANCHORS)
+    return strong | (hits.anchors > 0) if credited else strong
+
+
 def _plausible(
     new: Candidate, hits: Hits, sketches: Mapping[int, Sketch], *, credited: bool
 ) -> list[tuple[int, int, int]]:
     """(id, shared anchors, shared passages) of the hits that could pass any rule of the
     verifier, judged for all at once; most hits (stock phrases) end here."""
     ids = [int(i) for i in hits.ids]
-    present = [k for k, i in enumerate(ids) if i in sketches]
+    strong = _strong(hits, credited=credited)
+    present = [k for k, i in enumerate(ids) if strong[k] and i in sketches]
     if not present:
         return []
     matrix = np.stack([sketches[ids[k]].signature for k in present])
@@ -146,14 +161,10 @@ def _plausible(
 def _sketches(
     ids: list[int], index: StoryIndex, directory: Directory, pending: Mapping[int, Sketch]
 ) -> dict[int, Sketch]:
-    found: dict[int, Sketch] = {}
-    missing: list[int] = []
-    for article_id in ids:
-        sketch = pending.get(article_id) or index.sketch(article_id)
-        if sketch is None:
-            missing.append(article_id)
-        else:
-            found[article_id] = sketch
+    found = {i: pending[i] for i in ids if i in pending}
+    rest = [i for i in ids if i not in found]
+    found.update(index.sketches(rest))
+    missing = [i for i in rest if i not in found]
     if missing:
         found.update(directory.sketches(missing))
     return found

@@ -137,6 +137,9 @@ class RedisIndex:
     def sketch(self, article_id: int) -> Sketch | None:
         return None
 
+    def sketches(self, article_ids: Sequence[int]) -> dict[int, Sketch]:
+        return {}
+
     def __len__(self) -> int:
         return len(self._recent)
 
