@@ -282,6 +282,7 @@ _RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "fetch.max_redirects": (lambda v: v >= 0, "must not be negative"),
     "fetch.concurrency": (lambda v: v >= 1, "must be at least 1"),
     "fetch.per_host_connections": (lambda v: v >= 1, "must be at least 1"),
+    "fetch.full_text_max_pages": (lambda v: v >= 0, "must not be negative"),
     "schedule.jitter": (lambda v: 0 <= v <= 1, "must be between 0 and 1"),
     "schedule.failing_after": (lambda v: v >= 1, "must be at least 1"),
     "dedup.num_perm": (

@@ -70,7 +70,8 @@ def run_demo(
         settings = replace(
             settings,
             database=replace(settings.database, url=database_url),
-            fetch=replace(settings.fetch, allow_private_networks=True),
+            # offline: the corpus's article links point at .example hosts that never resolve
+            fetch=replace(settings.fetch, allow_private_networks=True, full_text=False),
             redis=replace(settings.redis, url=None),
         )
         store = Store.open(database_url, check_schema=False)

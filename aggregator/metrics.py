@@ -20,6 +20,7 @@ class Metrics:
     cycles: Counter
     index_size: Gauge
     last_cycle: Gauge
+    full_text_pages: Counter
 
     @classmethod
     def create(cls) -> Metrics:
@@ -47,6 +48,13 @@ class Metrics:
             last_cycle=Gauge(
                 "aggregator_last_cycle_timestamp_seconds",
                 "When the last fetch cycle ended (Unix time).",
+                registry=registry,
+            ),
+            full_text_pages=Counter(
+                "aggregator_full_text_pages",
+                "Article pages fetched for summary-only items, by outcome: extracted, no_text "
+                "(nothing longer than the summary), extract_error, or the fetch error kind.",
+                ["outcome"],
                 registry=registry,
             ),
         )

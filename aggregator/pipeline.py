@@ -1,10 +1,16 @@
 """The one place that joins I/O and the pure stages; reads top to bottom like the data flow.
 
-    claim due feeds → fetch → parse → normalize → fingerprint → cluster → provenance → store
+    claim due feeds → fetch → parse → [full text] → normalize → fingerprint → cluster
+                    → provenance → store
 
 Per-feed problems become results (a typed error on that feed), never exceptions that stop
 the other feeds. A feed's batch is one transaction: its articles, the clusters they touch
 and its new validators commit together or not at all.
+
+Full text (``fetch.full_text``): before the batch, on the event loop, the pages of a feed's
+new summary-only items are fetched through the same guarded Fetcher and their text is
+extracted in a thread of its own; the batch then stores that text in place of the summary.
+No transaction is open while a page is fetched, and a page that fails keeps the summary.
 """
 
 from __future__ import annotations
@@ -14,16 +20,18 @@ import logging
 import random
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from functools import partial
 
 from sqlalchemy.exc import IntegrityError
 
 from aggregator import cluster, provenance, schedule
 from aggregator.boilerplate import Boilerplate
-from aggregator.cluster import Candidate
+from aggregator.cluster import Candidate, Evidence
 from aggregator.credits import AliasTable, extract_credits
 from aggregator.errors import ParseError
+from aggregator.extract import extract_text, needs_full_text
 from aggregator.fetch import Fetcher
 from aggregator.fingerprint import fingerprint_batch, version_of
 from aggregator.index import Sketch, build_index
@@ -69,6 +77,7 @@ class FeedReport:
     items: int = 0
     new_articles: int = 0
     message: str | None = None
+    full_texts: int = 0  # new articles whose text came from their page, not the feed
 
 
 @dataclass(slots=True)
@@ -86,6 +95,22 @@ class CycleReport:
     @property
     def store_errors(self) -> list[FeedReport]:
         return [f for f in self.feeds if f.outcome == STORE_ERROR]
+
+
+@dataclass(frozen=True, slots=True)
+class FullTexts:
+    """A feed parsed ahead of its batch, and the text found on its new articles' pages."""
+
+    parsed: ParsedFeed
+    texts: Mapping[str, str] = field(default_factory=dict)  # identity key → page text
+
+
+@dataclass(frozen=True, slots=True)
+class _PagePlan:
+    """The new summary-only articles of one fetched feed whose pages are worth a request."""
+
+    parsed: ParsedFeed
+    articles: Sequence[Article]
 
 
 def _as_candidate(article_id: int, sketch: Sketch) -> Candidate:
@@ -127,6 +152,8 @@ class Pipeline:
         self.boilerplate = Boilerplate()
         # One worker does all processing: the index and SQLite want a single writer.
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="aggregator-process")
+        # Article-page extraction (CPU, 25-40 ms a page) runs beside it, not on the event loop.
+        self._extractor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="aggregator-extract")
 
     # --- start-up ----------------------------------------------------------------------
 
@@ -159,6 +186,7 @@ class Pipeline:
 
     def close(self) -> None:
         self._worker.shutdown(wait=True)
+        self._extractor.shutdown(wait=True)
 
     # --- a fetch cycle -----------------------------------------------------------------
 
@@ -173,8 +201,9 @@ class Pipeline:
         async def one(feed: DueFeed) -> None:
             result = await fetcher.fetch_feed(self._request_for(feed, now))
             self._count_fetch(result)
+            full = await self._fetch_full_texts(fetcher, feed, result)
             report.feeds.append(
-                await loop.run_in_executor(self._worker, self.process, feed, result)
+                await loop.run_in_executor(self._worker, self.process, feed, result, full)
             )
 
         try:
@@ -207,24 +236,119 @@ class Pipeline:
         self.metrics.fetches.labels(outcome=outcome or "ok").inc()
         self.metrics.fetch_seconds.observe(result.elapsed)
 
-    def process(self, feed: DueFeed, result: FetchResult) -> FeedReport:
+    # --- full text: article pages, fetched before the batch ----------------------------
+
+    async def _fetch_full_texts(
+        self, fetcher: Fetcher, feed: DueFeed, result: FetchResult
+    ) -> FullTexts | None:
+        """The texts of a feed's new summary-only articles, from their pages; best effort.
+
+        Runs on the event loop between the feed's fetch and its batch: the worker parses
+        the feed and looks up which items are new (a short read, no transaction kept),
+        then at most ``full_text_max_pages`` pages are fetched through ``fetcher`` (its
+        guard, deadlines, size caps and per-host limits) and extracted off the loop.
+        """
+        if not self.settings.fetch.full_text or not isinstance(result, Fetched):
+            return None
+        loop = asyncio.get_running_loop()
+        plan = await loop.run_in_executor(self._worker, self._plan_pages, feed, result)
+        if plan is None:
+            return None
+        pages = (self._page_text(fetcher, a) for a in plan.articles)
+        found = await asyncio.gather(*pages, return_exceptions=True)
+        texts: dict[str, str] = {}
+        for article, text in zip(plan.articles, found, strict=True):
+            if isinstance(text, BaseException):  # a bug, never an I/O problem: one summary kept
+                log.error("full text of %s failed", article.url, exc_info=text)
+            elif text:
+                texts[article.identity_key] = text
+        if plan.articles:
+            log.info(
+                "feed %s: full text for %d of %d new summary-only articles",
+                feed.url,
+                len(texts),
+                len(plan.articles),
+            )
+        return FullTexts(plan.parsed, texts)
+
+    def _plan_pages(self, feed: DueFeed, result: Fetched) -> _PagePlan | None:
+        """Parse the feed and pick the pages to fetch; None leaves it all to ``process``."""
+        try:
+            parsed = parse_feed(result.body, result.headers, result.url)
+            articles = self._normalize(parsed, feed.outlet, feed.url, result.fetched_at)
+            wanted = [a for a in articles if needs_full_text(a)]
+            if wanted:
+                # A read-only look in a short transaction of its own: it is closed before
+                # any page is requested.
+                with self.store.batch() as batch:
+                    outlet_id = batch.outlet_id(feed.outlet)
+                    keys = [a.identity_key for a in wanted]
+                    known = batch.known_keys(outlet_id, keys) if outlet_id is not None else set()
+                wanted = [a for a in wanted if a.identity_key not in known]
+        except Exception:  # a parse error is process()'s to record; a store error too
+            log.debug("feed %s: no full text this time", feed.url, exc_info=True)
+            return None
+        limit = max(0, self.settings.fetch.full_text_max_pages)
+        if len(wanted) > limit:
+            log.info(
+                "feed %s: %d new summary-only articles, pages fetched for the first %d",
+                feed.url,
+                len(wanted),
+                limit,
+            )
+        return _PagePlan(parsed, wanted[:limit])
+
+    async def _page_text(self, fetcher: Fetcher, article: Article) -> str | None:
+        """The text of ``article``'s page when it is longer than the feed's, else None."""
+        assert article.url is not None  # needs_full_text() promised an http(s) URL
+        page = await fetcher.fetch_page(article.url)
+        if not isinstance(page, Fetched):
+            kind = page.kind.value if isinstance(page, FetchFailure) else "not_modified"
+            why = page.message if isinstance(page, FetchFailure) else "HTTP 304"
+            log.info("full text: keeping the summary of %s: %s", article.url, why)
+            self.metrics.full_text_pages.labels(outcome=kind).inc()
+            return None
+        loop = asyncio.get_running_loop()
+        extract = partial(
+            extract_text, page.body, page.url, content_type=page.headers.get("content-type")
+        )
+        try:
+            text = await loop.run_in_executor(self._extractor, extract)
+        except Exception:  # a bug in extraction must cost one article's text, nothing more
+            log.exception("full text: extracting %s failed; keeping the summary", page.url)
+            self.metrics.full_text_pages.labels(outcome="extract_error").inc()
+            return None
+        if text is None or len(text.split()) <= len(article.text.split()):
+            log.info("full text: no article text on %s beyond the summary", page.url)
+            self.metrics.full_text_pages.labels(outcome="no_text").inc()
+            return None
+        self.metrics.full_text_pages.labels(outcome="extracted").inc()
+        return text
+
+    def process(
+        self, feed: DueFeed, result: FetchResult, full: FullTexts | None = None
+    ) -> FeedReport:
         """Turn one fetch result into stored state; never raises.
 
-        A problem of the feed becomes its typed error. A problem of our own store (the
-        database went away, a bug) is logged and reported as ``store_error``; the feed's
-        lease is given back so a later cycle retries it, and the other feeds go on.
+        ``full`` carries the feed as already parsed and the texts found on its articles'
+        pages (see :meth:`_fetch_full_texts`). A problem of the feed becomes its typed error.
+        A problem of our own store (the database went away, a bug) is logged and reported
+        as ``store_error``; the feed's lease is given back so a later cycle retries it, and
+        the other feeds go on.
         """
         try:
-            return self._process(feed, result)
+            return self._process(feed, result, full)
         except Exception as exc:
             log.exception("feed %s: could not store the fetch result", feed.url)
             return FeedReport(feed.url, STORE_ERROR, message=f"{type(exc).__name__}: {exc}")
 
-    def _process(self, feed: DueFeed, result: FetchResult) -> FeedReport:
+    def _process(self, feed: DueFeed, result: FetchResult, full: FullTexts | None) -> FeedReport:
         if isinstance(result, FetchFailure):
             return self._record_failure(feed, result)
         if isinstance(result, NotModified):
             return self._record_not_modified(feed, result)
+        if full is not None:
+            return self._store_feed(feed, full.parsed, result, full.texts)
         try:
             parsed = parse_feed(result.body, result.headers, result.url)
         except ParseError as exc:
@@ -232,7 +356,7 @@ class Pipeline:
                 result.url, exc.kind, str(exc), result.fetched_at, result.status, result.headers
             )
             return self._record_failure(feed, failure)
-        return self._store_feed(feed, parsed, result)
+        return self._store_feed(feed, parsed, result, {})
 
     # --- outcomes ------------------------------------------------------------------------
 
@@ -286,7 +410,9 @@ class Pipeline:
             rng=self.rng,
         )
 
-    def _store_feed(self, feed: DueFeed, parsed: ParsedFeed, result: Fetched) -> FeedReport:
+    def _store_feed(
+        self, feed: DueFeed, parsed: ParsedFeed, result: Fetched, texts: Mapping[str, str]
+    ) -> FeedReport:
         outcome = FeedOutcome(
             fetched_at=result.fetched_at,
             status=result.status,
@@ -309,8 +435,11 @@ class Pipeline:
             feed_url=feed.url,
             absent_at=feed.last_success_at,
             outcome=outcome,
+            full_texts=texts,
         )
-        return FeedReport(feed.url, "ok", items=len(parsed.entries), new_articles=new)
+        return FeedReport(
+            feed.url, "ok", items=len(parsed.entries), new_articles=new, full_texts=len(texts)
+        )
 
     # --- ingest: normalize → fingerprint → cluster → provenance → store -------------------
 
@@ -324,9 +453,19 @@ class Pipeline:
         feed_url: str,
         absent_at: datetime | None = None,
         outcome: FeedOutcome | None = None,
+        full_texts: Mapping[str, str] | None = None,
     ) -> int:
-        """Store a parsed feed's new articles in one transaction; returns how many were new."""
+        """Store a parsed feed's new articles in one transaction; returns how many were new.
+
+        ``full_texts`` (identity key → text extracted from the article's page) replaces the
+        text of those articles; their feed summary stays their ``summary``.
+        """
         articles = self._normalize(parsed, outlet, feed_url, now)
+        if full_texts:
+            articles = [
+                replace(a, text=full_texts[a.identity_key]) if a.identity_key in full_texts else a
+                for a in articles
+            ]
         try:
             new = self._store_batch(outlet, articles, feed_id, absent_at, outcome)
         except IntegrityError:
@@ -435,13 +574,17 @@ class Pipeline:
         if not members:
             return
         ids = [m.article_id for m in members]
-        sketches = {i: self.index.sketch(i) for i in ids}
-        sketches.update(batch.sketches([i for i, found in sketches.items() if found is None]))
+        sketches = self.index.sketches(ids)
+        sketches.update(batch.sketches([i for i in ids if i not in sketches]))
+        passages = batch.passages(ids)
 
         def similarity_to(a: int, b: int) -> Similarity | None:
             first, second = sketches.get(a), sketches.get(b)
             if first is None or second is None:
                 return None
-            return cluster.estimate(_as_candidate(a, first), _as_candidate(b, second))
+            shared = len(passages.get(a, set()) & passages.get(b, set()))
+            return cluster.estimate(
+                _as_candidate(a, first), _as_candidate(b, second), Evidence(passages=shared)
+            )
 
         batch.apply_state(cluster_id, provenance.assess_cluster(members, similarity_to))

@@ -35,8 +35,11 @@ class FetchSettings:
     max_redirects: int = 5
     concurrency: int = 16  # requests in flight in one process
     per_host_connections: int = 2
-    #: Fetch the article page and extract its text when a feed carries only summaries.
-    full_text: bool = False
+    #: Fetch the article page and extract its text when a feed carries only summaries
+    #: (docs/design-notes.md, "Full text": why this is on by default).
+    full_text: bool = True
+    #: At most this many article pages per feed per cycle, for new summary-only items only.
+    full_text_max_pages: int = 20
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,7 @@ import pytest
 #: The stages that only compute: no network, no database, no scheduler, no CLI, no web.
 PURE_MODULES = (
     "aggregator.parse",
+    "aggregator.extract",
     "aggregator.normalize",
     "aggregator.fingerprint",
     "aggregator.cluster",

@@ -7,6 +7,7 @@ a fixed clock the test advances, so schedules and windows are exact.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import random
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -25,9 +26,16 @@ from aggregator.parse import parse_feed
 from aggregator.pipeline import CycleReport, Pipeline
 from aggregator.settings import DedupSettings, FetchSettings, RedisSettings, Settings
 from aggregator.store import Batch, Store
-from aggregator.store.models import FeedRow
-from aggregator.types import ArticleView, FeedState, FeedStatusView, OutletConfig
-from tests.loopback import Handler, LoopbackServer, conditional, respond
+from aggregator.store.models import ArticleRow, FeedRow
+from aggregator.types import (
+    ArticleView,
+    FeedState,
+    FeedStatusView,
+    FetchRequest,
+    FetchResult,
+    OutletConfig,
+)
+from tests.loopback import Gauge, Handler, LoopbackServer, conditional, hold, respond, trickle
 
 START = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 RSS_TYPE = {"Content-Type": "application/rss+xml; charset=utf-8"}
@@ -125,6 +133,7 @@ def build(store: Store, server: LoopbackServer, clock: Clock) -> Iterator[Build]
         dedup: DedupSettings | None = None,
         redis: RedisSettings | None = None,
         prepare: bool = True,
+        fetch: FetchSettings = FETCH,
     ) -> Pipeline:
         configs = [
             OutletConfig(
@@ -136,7 +145,7 @@ def build(store: Store, server: LoopbackServer, clock: Clock) -> Iterator[Build]
             for name, paths in outlets.items()
         ]
         settings = Settings(
-            fetch=FETCH, dedup=dedup or DedupSettings(), redis=redis or RedisSettings()
+            fetch=fetch, dedup=dedup or DedupSettings(), redis=redis or RedisSettings()
         )
         pipeline = Pipeline(store, settings, configs, clock=clock, rng=random.Random(7))
         made.append(pipeline)
@@ -149,12 +158,19 @@ def build(store: Store, server: LoopbackServer, clock: Clock) -> Iterator[Build]
         pipeline.close()
 
 
-def cycle(pipeline: Pipeline, clock: Clock, *, everything: bool = False) -> CycleReport:
-    """One fetch cycle with a real Fetcher on the test clock."""
+def cycle(
+    pipeline: Pipeline,
+    clock: Clock,
+    *,
+    everything: bool = False,
+    fetcher: Callable[[], Fetcher] | None = None,
+) -> CycleReport:
+    """One fetch cycle with a real Fetcher (the pipeline's fetch settings) on the test clock."""
 
     async def run() -> CycleReport:
-        async with Fetcher(FETCH, clock=clock) as fetcher:
-            return await pipeline.run_cycle(fetcher, everything=everything)
+        made = fetcher() if fetcher else Fetcher(pipeline.settings.fetch, clock=clock)
+        async with made as fetcher_:
+            return await pipeline.run_cycle(fetcher_, everything=everything)
 
     return asyncio.run(run())
 
@@ -679,3 +695,214 @@ def stored_signatures(store: Store) -> dict[int, bytes]:
     """Every stored signature, by article id."""
     chunks = store.index_rows(START - timedelta(days=1), 0)
     return {aid: fp.signature for chunk in chunks for aid, fp, _ in chunk}
+
+
+# --- full text: the article page of a summary-only item ------------------------------------
+
+HTML_TYPE = {"Content-Type": "text/html; charset=utf-8"}
+FOOTER = "Copyright 2025 Example News. All rights reserved."
+
+
+def page_paragraphs(seed: int) -> list[str]:
+    """The article on a page: six paragraphs of 40 pseudo-random words."""
+    words = story(seed, 240).split()
+    return [" ".join(words[start : start + 40]) + "." for start in range(0, 240, 40)]
+
+
+def article_page(seed: int, *, padding: int = 0) -> bytes:
+    """A news page: navigation, the article, a sidebar, comments and a footer."""
+    body = "".join(f"<p>{p}</p>" for p in page_paragraphs(seed))
+    filler = f"<!-- {'x' * padding} -->" if padding else ""
+    return f"""<!DOCTYPE html><html><head><title>Story {seed}</title></head><body>{filler}
+<header><nav><a href="/">Home</a> <a href="/world">World</a> <a href="/login">Sign in</a></nav>
+</header><main><article><h1>Story {seed}</h1>{body}</article></main>
+<aside><h2>Most read</h2><ul><li><a href="/o">Other story</a></li></ul></aside>
+<section class="comments"><h2>Comments</h2><p>Great article, thanks!</p></section>
+<footer><p>{FOOTER}</p></footer></body></html>""".encode()
+
+
+def summary_of(seed: int) -> str:
+    """What a summary-only feed says of story ``seed``: its first 20 words."""
+    return " ".join(page_paragraphs(seed)[0].split()[:20]) + "…"
+
+
+def summary_item(server: LoopbackServer, seed: int, path: str | None = None) -> Item:
+    link = server.url(path or f"/news/{seed}")
+    return Item(f"s-{seed}", f"Story {seed}", summary_of(seed), link=link)
+
+
+def stored_bodies(store: Store) -> dict[str, tuple[str, str]]:
+    """(text, summary) of every stored article, by guid."""
+    with store.engine.connect() as conn:
+        rows = conn.execute(select(ArticleRow.guid, ArticleRow.text, ArticleRow.summary)).all()
+    return {row.guid: (row.text, row.summary) for row in rows}
+
+
+def page_requests(server: LoopbackServer) -> list[str]:
+    return [r.path for r in server.requests if r.path.startswith("/news/")]
+
+
+def full_text_count(pipeline: Pipeline, outcome: str) -> float:
+    value = pipeline.metrics.registry.get_sample_value(
+        "aggregator_full_text_pages_total", {"outcome": outcome}
+    )
+    return value or 0.0
+
+
+FULL_TEXT = dataclasses.replace(FETCH, full_text=True)
+
+
+def test_full_text_stores_the_page_text_of_summary_items_and_keeps_the_summary(
+    build: Build, server: LoopbackServer, store: Store, clock: Clock
+) -> None:
+    for seed in (1, 2, 3):
+        server.route(f"/news/{seed}", respond(200, article_page(seed), HTML_TYPE))
+    long_item = Item("long", "Long one", story(9, 150), link=server.url("/news/9"))
+    server.route("/alpha.xml", serve(summary_item(server, 1), summary_item(server, 2), long_item))
+    # Beta carries story 1 in full: only Alpha's page text can make the two one cluster.
+    server.route("/beta.xml", serve(Item("b-1", "Story one", "\n\n".join(page_paragraphs(1)))))
+    pipeline = build({"Alpha": ("/alpha.xml",), "Beta": ("/beta.xml",)}, fetch=FULL_TEXT)
+
+    report = cycle(pipeline, clock)
+    assert set(outcomes(report).values()) == {"ok"}
+    assert {f.url: f.full_texts for f in report.feeds}[server.url("/alpha.xml")] == 2
+    assert sorted(page_requests(server)) == ["/news/1", "/news/2"]  # not the long item's page
+    page_request = next(r for r in server.requests if r.path == "/news/1")
+    assert page_request.headers["user-agent"] == FETCH.user_agent
+    assert page_request.headers["accept"].startswith("text/html")
+    bodies = stored_bodies(store)
+    for seed in (1, 2):
+        text, summary = bodies[f"s-{seed}"]
+        assert text == "\n\n".join([f"Story {seed}", *page_paragraphs(seed)])
+        assert summary == summary_of(seed)
+        assert FOOTER not in text and "Sign in" not in text and "Great article" not in text
+    assert bodies["long"] == (story(9, 150), story(9, 150))
+    assert full_text_count(pipeline, "extracted") == 2
+    assert cluster_of(store, "Alpha", "Story 1") == cluster_of(store, "Beta", "Story one")
+
+    # Known articles are never fetched again; a new one is.
+    server.route("/news/3", respond(200, article_page(3), HTML_TYPE))
+    server.route(
+        "/alpha.xml",
+        serve(summary_item(server, 1), summary_item(server, 2), summary_item(server, 3)),
+    )
+    clock.advance(timedelta(hours=1))
+    again = cycle(pipeline, clock, everything=True)
+    assert again.new_articles == 1  # story 3
+    assert sorted(page_requests(server)) == ["/news/1", "/news/2", "/news/3"]
+    assert stored_bodies(store)["s-3"][0].endswith(page_paragraphs(3)[-1])
+
+
+PAGE_FAILURES: dict[str, tuple[Handler, FetchSettings]] = {
+    "http_4xx": (respond(404, b"<html><body>Not found</body></html>", HTML_TYPE), FULL_TEXT),
+    "http_5xx": (respond(500, b"oops", HTML_TYPE), FULL_TEXT),
+    "timeout": (
+        trickle(0.05, b" ", HTML_TYPE),
+        dataclasses.replace(FULL_TEXT, page_total_timeout=0.5),
+    ),
+    "too_large": (
+        respond(200, article_page(1, padding=50_000), HTML_TYPE),
+        dataclasses.replace(FULL_TEXT, max_page_bytes=20_000),
+    ),
+    "empty_body": (respond(200, b"", HTML_TYPE), FULL_TEXT),
+    "no_text": (respond(200, b"\x00\x01 not a page \xff", HTML_TYPE), FULL_TEXT),
+}
+
+
+@pytest.mark.parametrize("case", sorted(PAGE_FAILURES))
+def test_a_page_that_fails_keeps_the_summary_and_the_feed_is_ok(
+    case: str, build: Build, server: LoopbackServer, store: Store, clock: Clock
+) -> None:
+    handler, fetch = PAGE_FAILURES[case]
+    server.route("/news/1", handler)
+    server.route("/news/2", respond(200, article_page(2), HTML_TYPE))
+    server.route("/alpha.xml", serve(summary_item(server, 1), summary_item(server, 2)))
+    url = server.url("/alpha.xml")
+    pipeline = build({"Alpha": ("/alpha.xml",)}, fetch=fetch)
+
+    report = cycle(pipeline, clock)
+    assert outcomes(report) == {url: "ok"}
+    assert (report.new_articles, report.feeds[0].full_texts) == (2, 1)
+    bodies = stored_bodies(store)
+    assert bodies["s-1"] == (summary_of(1), summary_of(1))
+    assert bodies["s-2"][0].endswith(page_paragraphs(2)[-1])
+    assert full_text_count(pipeline, case) == 1
+    after = status(store, url)
+    assert (after.state, after.error_count, after.error_kind) == (FeedState.OK, 0, None)
+
+
+class GuardedPages(Fetcher):
+    """Feeds from the loopback server as usual; article pages through a guard that refuses
+    private networks, as in production."""
+
+    def __init__(self, clock: Clock) -> None:
+        super().__init__(dataclasses.replace(FULL_TEXT, allow_private_networks=False), clock=clock)
+        self._feeds = Fetcher(FULL_TEXT, clock=clock)
+
+    async def fetch_feed(self, request: FetchRequest) -> FetchResult:
+        return await self._feeds.fetch_feed(request)
+
+    async def aclose(self) -> None:
+        await self._feeds.aclose()
+        await super().aclose()
+
+
+def test_page_fetches_go_through_the_ssrf_guard(
+    build: Build, server: LoopbackServer, store: Store, clock: Clock
+) -> None:
+    server.route("/news/1", respond(200, article_page(1), HTML_TYPE))
+    server.route("/alpha.xml", serve(summary_item(server, 1)))
+    pipeline = build({"Alpha": ("/alpha.xml",)}, fetch=FULL_TEXT)
+
+    report = cycle(pipeline, clock, fetcher=lambda: GuardedPages(clock))
+    assert outcomes(report) == {server.url("/alpha.xml"): "ok"}
+    assert page_requests(server) == []  # refused before any connection
+    assert full_text_count(pipeline, "blocked_destination") == 1
+    assert stored_bodies(store)["s-1"] == (summary_of(1), summary_of(1))
+
+    # The same page with private networks allowed (tests, demos) is fetched.
+    server.route("/alpha.xml", serve(summary_item(server, 1), summary_item(server, 2)))
+    server.route("/news/2", respond(200, article_page(2), HTML_TYPE))
+    clock.advance(timedelta(hours=1))
+    cycle(pipeline, clock, everything=True)
+    assert page_requests(server) == ["/news/2"]
+    assert full_text_count(pipeline, "extracted") == 1
+
+
+def test_without_full_text_no_page_is_requested(
+    build: Build, server: LoopbackServer, store: Store, clock: Clock
+) -> None:
+    server.route("/news/1", respond(200, article_page(1), HTML_TYPE))
+    server.route("/alpha.xml", serve(summary_item(server, 1)))
+    off = dataclasses.replace(FETCH, full_text=False)
+    pipeline = build({"Alpha": ("/alpha.xml",)}, fetch=off)
+    report = cycle(pipeline, clock)
+    assert outcomes(report) == {server.url("/alpha.xml"): "ok"}
+    assert [r.path for r in server.requests] == ["/alpha.xml"]
+    assert stored_bodies(store)["s-1"] == (summary_of(1), summary_of(1))
+    assert report.feeds[0].full_texts == 0
+
+
+def test_page_fetches_are_bounded_per_feed_and_cycle_and_polite_per_host(
+    build: Build, server: LoopbackServer, store: Store, clock: Clock
+) -> None:
+    in_flight = Gauge()
+    for seed in range(1, 7):
+        server.route(
+            f"/news/{seed}", hold(0.2, respond(200, article_page(seed), HTML_TYPE), in_flight)
+        )
+    server.route("/alpha.xml", serve(*(summary_item(server, seed) for seed in range(1, 7))))
+    bounded = dataclasses.replace(FULL_TEXT, full_text_max_pages=4, per_host_connections=2)
+    pipeline = build({"Alpha": ("/alpha.xml",)}, fetch=bounded)
+
+    report = cycle(pipeline, clock)
+    assert (report.new_articles, report.feeds[0].full_texts) == (6, 4)
+    assert sorted(page_requests(server)) == [f"/news/{seed}" for seed in range(1, 5)]
+    assert in_flight.peak == 2  # the per-host limit holds for pages too
+    bodies = stored_bodies(store)
+    assert [bodies[f"s-{seed}"][0] == summary_of(seed) for seed in range(1, 7)] == [
+        False, False, False, False, True, True
+    ]  # fmt: skip
+    clock.advance(timedelta(hours=1))
+    cycle(pipeline, clock, everything=True)  # nothing is new: no page is asked for again
+    assert len(page_requests(server)) == 4
