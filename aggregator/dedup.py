@@ -16,12 +16,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from aggregator.boilerplate import Boilerplate
-from aggregator.cluster import is_clusterable
+from aggregator.cluster import Candidate, Evidence, estimate, is_clusterable
 from aggregator.fingerprint import fingerprint_batch
 from aggregator.index import MemoryIndex, Sketch
 from aggregator.placement import NewArticle, Standing, place_batch
 from aggregator.settings import DedupSettings
-from aggregator.types import Assignment, Credit
+from aggregator.types import Assignment, Credit, Similarity
 
 _EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
@@ -96,6 +96,8 @@ class StoryClusterer:
         self.index = MemoryIndex(self.settings)
         self.directory = MemoryDirectory()
         self.boilerplate = Boilerplate()
+        #: Long-paragraph hashes of each clustered article (for relation labels).
+        self.passages: dict[int, tuple[int, ...]] = {}
 
     def add(
         self,
@@ -128,6 +130,7 @@ class StoryClusterer:
             self.directory.arrive(document.doc_id)
             if is_clusterable(fp, self.settings):
                 items.append(NewArticle(document.doc_id, fp, document.outlet, document.credits))
+                self.passages[document.doc_id] = fp.passages
             else:
                 self.directory.open(document.doc_id, document.outlet)
         seen_at = documents[0].seen_at if documents else _EPOCH
@@ -141,6 +144,18 @@ class StoryClusterer:
             self.directory.join(
                 item.article_id, item.outlet, assignment.cluster_id, assignment.merge
             )
+
+    def similarity(self, a: int, b: int) -> Similarity | None:
+        """How two clustered articles compare (None when either is not indexed)."""
+        first, second = self.index.sketch(a), self.index.sketch(b)
+        if first is None or second is None:
+            return None
+        shared = len(set(self.passages.get(a, ())) & set(self.passages.get(b, ())))
+        return estimate(
+            Candidate(a, 0, first.signature, first.shingles, first.anchors),
+            Candidate(b, 0, second.signature, second.shingles, second.anchors),
+            Evidence(passages=shared),
+        )
 
     def cluster_of(self, doc_id: int) -> int:
         return self.directory.cluster_of[doc_id]

@@ -2,14 +2,20 @@
 
 Publisher clocks lie, so a ``published_at`` is trusted only when it is plausible: not in
 the future of our own sighting, and not earlier than a fetch of the same feed that did not
-yet carry the item. Credits beat clocks: an article that credits an outlet present in the
-cluster is not the original.
+yet carry the item (allowing for the feed's caching). Even a plausible time earlier than
+that fetch only counts from the fetch on when members are ordered: a claim that needs the
+cache as its excuse does not win the race. A member without a trustworthy time appeared on
+its feed between the fetch that lacked it and our first sighting; ordering uses the middle
+of that window when it is a normal polling gap, our sighting when the gap is wider (the
+feed was failing: the time is unknown). Credits beat clocks: an article that credits an
+outlet present in the cluster is not the original. Measured by ``python -m eval``
+(docs/QUALITY.md, section "provenance").
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from aggregator.types import (
     Basis,
@@ -32,8 +38,21 @@ FEED_CACHE_ALLOWANCE = timedelta(hours=1)
 #: reporting credit is a copy: the original's text, trimmed or re-headlined.
 COPY_CONTAINMENT = 0.80
 COPY_JACCARD = 0.70
+#: Several of the original's long paragraphs word for word, and half of the text: a copy
+#: too (write-thrus and pages trimmed under heavy furniture fall below 0.8 containment;
+#: evaluation: 16 % of generated copies were labelled rewrites without this rule).
+COPY_PASSAGES = 2
+COPY_PASSAGES_CONTAINMENT = 0.5
 #: Two members closer than this in time are nearly a tie: less confidence in "first".
 NEAR_TIE = timedelta(minutes=10)
+#: An untrusted member's appearance window (fetch without it → first sighting) up to this
+#: wide is a normal polling gap (default interval 30 min + 25 % jitter, or a feed's own
+#: TTL up to an hour); its middle is the best estimate. Wider means the feed was failing or
+#: rarely polled, and the window says little: our first sighting is used.
+POLLING_GAP = timedelta(hours=2)
+#: Confidence factor when another member may have been first: its time, or the chosen
+#: first's, is only known within a window that overlaps the other's.
+CONTESTED = 0.5
 
 
 def is_plausible(member: MemberFacts) -> bool:
@@ -53,7 +72,45 @@ def trusted_time(member: MemberFacts) -> datetime:
     return member.first_seen_at
 
 
+def appearance_window(member: MemberFacts) -> tuple[datetime, datetime] | None:
+    """When an untrusted member appeared on its feed: after the fetch that lacked it and by
+    our first sighting (None when the time is trusted or no such fetch is known)."""
+    absent = member.absent_at
+    if is_plausible(member) or absent is None or absent >= member.first_seen_at:
+        return None
+    return absent, member.first_seen_at
+
+
+def ordering_time(member: MemberFacts) -> datetime:
+    """The time members are ordered by when the first reporter is chosen.
+
+    A plausible claim earlier than the fetch that did not carry the item counts from that
+    fetch (only the feed's cache could explain it; an excuse does not win the race). An
+    untrusted time is the middle of a normal polling gap, else our first sighting.
+    """
+    if is_plausible(member) and member.published_at is not None:
+        absent = member.absent_at
+        return max(member.published_at, absent) if absent is not None else member.published_at
+    window = appearance_window(member)
+    if window is not None and window[1] - window[0] <= POLLING_GAP:
+        return window[0] + (window[1] - window[0]) / 2
+    return member.first_seen_at
+
+
+def _bounds(member: MemberFacts) -> tuple[datetime, datetime]:
+    """The earliest and latest times the member may have appeared."""
+    window = appearance_window(member)
+    if window is not None:
+        return window
+    at = ordering_time(member)
+    return at, at
+
+
 def _order_key(member: MemberFacts) -> tuple[datetime, datetime, int]:
+    return (ordering_time(member), member.first_seen_at, member.article_id)
+
+
+def _display_key(member: MemberFacts) -> tuple[datetime, datetime, int]:
     return (trusted_time(member), member.first_seen_at, member.article_id)
 
 
@@ -67,30 +124,56 @@ def choose_first(members: Sequence[MemberFacts]) -> tuple[MemberFacts, Basis]:
 
     Members that credit another member's outlet are not candidates. A credit is also a
     statement about time: the credited outlet had the story no later than the article that
-    credits it, so its effective time is the earlier of the two.
+    credits it, so its effective time is the earlier of the two. And when the others credit
+    an outlet, an uncredited member beats it only when our observations put it certainly
+    earlier (its latest possible time before the credited one's earliest): an unverifiable
+    clock, or a few minutes inside a polling gap, do not outweigh what the other outlets say.
     """
     earliest = min(members, key=_order_key)
     outlets = {m.outlet for m in members}
-    uncredited = [m for m in members if not credits_present(m, outlets)] or list(members)
+    candidates = [m for m in members if not credits_present(m, outlets)] or list(members)
     credited_by = _earliest_credit_times(members)
 
     def effective(m: MemberFacts) -> tuple[datetime, datetime, datetime, int]:
-        own = trusted_time(m)
+        own = ordering_time(m)
         return (min(own, credited_by.get(m.outlet, own)), own, m.first_seen_at, m.article_id)
 
-    first = min(uncredited, key=effective)
+    first = min(candidates, key=effective)
+    sources = [m for m in candidates if m.outlet in credited_by]
+    if sources and first.outlet not in credited_by:
+        source = min(sources, key=effective)
+        if not any(latest_time(m) < earliest_time(source) for m in candidates):
+            first = source
     if first is not earliest:
         return first, Basis.CREDIT
     return first, Basis.PUBLISHED if is_plausible(first) else Basis.OBSERVED
 
 
+def _checked(member: MemberFacts) -> bool:
+    """A plausible claim that a fetch without the item bounds from below."""
+    return is_plausible(member) and member.absent_at is not None
+
+
+def earliest_time(member: MemberFacts) -> datetime:
+    """The earliest time our observations allow for the member: its checked claim, the
+    fetch that lacked it, or no bound at all."""
+    if _checked(member):
+        return ordering_time(member)
+    return member.absent_at or datetime.min.replace(tzinfo=UTC)
+
+
+def latest_time(member: MemberFacts) -> datetime:
+    """The latest time our observations allow: its checked claim, else our first sighting."""
+    return ordering_time(member) if _checked(member) else member.first_seen_at
+
+
 def _earliest_credit_times(members: Sequence[MemberFacts]) -> dict[str, datetime]:
-    """For each credited outlet, the trusted time of the earliest member crediting it."""
+    """For each credited outlet, the ordering time of the earliest member crediting it."""
     found: dict[str, datetime] = {}
     for m in members:
         for credit in m.credits:
             if credit.outlet and credit.outlet != m.outlet:
-                at = trusted_time(m)
+                at = ordering_time(m)
                 found[credit.outlet] = min(at, found.get(credit.outlet, at))
     return found
 
@@ -100,9 +183,14 @@ def _confidence(members: Sequence[MemberFacts], first: MemberFacts, basis: Basis
     if len(members) == 1:
         return 1.0
     base = {Basis.CREDIT: 0.95, Basis.PUBLISHED: 0.9, Basis.OBSERVED: 0.6}[basis]
-    others = [trusted_time(m) for m in members if m is not first]
-    if basis is not Basis.CREDIT and min(others) - trusted_time(first) < NEAR_TIE:
+    if basis is Basis.CREDIT:
+        return base
+    others = [m for m in members if m is not first]
+    if min(ordering_time(m) for m in others) - ordering_time(first) < NEAR_TIE:
         base *= 0.7
+    latest = _bounds(first)[1]
+    if any(_bounds(m)[0] < latest for m in others):
+        base *= CONTESTED
     return round(base, 2)
 
 
@@ -141,14 +229,29 @@ def relation_of(
         return Relation.REWRITE
     if similarity.containment >= COPY_CONTAINMENT or similarity.jaccard >= COPY_JACCARD:
         return Relation.COPY
+    if (
+        similarity.shared_passages >= COPY_PASSAGES
+        and similarity.containment >= COPY_PASSAGES_CONTAINMENT
+    ):
+        return Relation.COPY  # a later version or a trimmed page: the original's paragraphs
     return Relation.REWRITE
 
 
+#: Credits that say the whole article came from elsewhere (a wire copy, a republished
+#: piece, a canonical link), as opposed to "CBS News reported that …", a citation of one fact.
+_WHOLE_ARTICLE = (CreditKind.WIRE, CreditKind.SOURCE, CreditKind.CANONICAL)
+
+
 def _credited_source(first: MemberFacts, outlets: set[str]) -> str | None:
-    """A source the first reporter itself credits whose article is not in the cluster."""
+    """Where the first reporter says its story came from, when that article is not here:
+    any source that is not a tracked outlet (PRODUCT.md §3), or a tracked outlet credited
+    for the whole article (its wire copy, say, was not in any feed we read)."""
     for credit in first.credits:
-        if credit.outlet not in outlets or credit.outlet is None:
-            return credit.outlet or credit.name
+        if credit.outlet is None:
+            return credit.name
+    for credit in first.credits:
+        if credit.outlet not in outlets and credit.kind in _WHOLE_ARTICLE:
+            return credit.outlet
     return None
 
 
@@ -164,7 +267,7 @@ def assess_cluster(
         raise ValueError("a cluster has at least one member")
     first, basis = choose_first(members)
     roles = []
-    for member in sorted(members, key=_order_key):
+    for member in sorted(members, key=_display_key):
         if member is first:
             at = trusted_time(member)
             roles.append(MemberRole(member.article_id, Relation.ORIGINAL, 1.0, None, at))

@@ -16,13 +16,16 @@ from __future__ import annotations
 import argparse
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, fields
 from datetime import UTC, datetime
 from pathlib import Path
 from time import perf_counter
 
 from aggregator.settings import DedupSettings
+from eval import credits as credit_eval
+from eval import extraction as extraction_eval
+from eval import provenance as provenance_eval
 from eval.baselines import BASELINE_NUM_PERM, BASELINE_THRESHOLD
 from eval.datasets import LOADERS, QUICK_PLAN, DataMissing, Dataset
 from eval.evaluate import (
@@ -44,7 +47,18 @@ TARGET_SOURCES = {
         "rewrites that reuse quotes and credit the source: recall ≥ 0.85 (generated-bbc)",
     ),
     "ecbplus": ("ECB+ sibling events: zero merges",),
+    "credits": (credit_eval.TARGET_NAME,),
+    "provenance": (provenance_eval.TARGET_NAME,),
 }
+#: Sections that are not a clustering data set: credit extraction on labelled paragraphs,
+#: and first reporter under lying clocks (both read ../shared; quick runs a smaller set).
+EXTRA: dict[str, Callable[[bool], Section]] = {
+    "credits": lambda quick: credit_eval.evaluate_credits(),
+    "provenance": provenance_eval.evaluate_provenance,
+    # Full-text extraction against gold article bodies, and the summary-only rule.
+    "extraction": extraction_eval.evaluate_extraction,
+}
+SECTIONS = [*LOADERS, *EXTRA]
 
 
 class Runner:
@@ -65,6 +79,13 @@ class Runner:
         return self.loaded[name]
 
     def evaluate(self, name: str) -> Section | None:
+        if name in EXTRA:
+            try:
+                return EXTRA[name](self.quick)
+            except DataMissing as missing:
+                self.skipped[name] = f"{name}: {missing}"
+                print(f"skipping {self.skipped[name]}", file=sys.stderr)
+                return None
         dataset = self.dataset(name)
         if dataset is None:
             print(f"skipping {self.skipped[name]}", file=sys.stderr)
@@ -116,7 +137,7 @@ def settings_lines(quick: bool) -> list[str]:
 def collect_targets(sections: Sequence[Section], asked: Sequence[str]) -> list[Target]:
     measured = {t.name: t for s in sections for t in s.targets}
     targets: list[Target] = []
-    for name in LOADERS:
+    for name in SECTIONS:
         for target in TARGET_SOURCES.get(name, ()):
             reason = "skipped" if name in asked else "not run"
             targets.append(measured.get(target, Target(target, reason, None)))
@@ -125,7 +146,7 @@ def collect_targets(sections: Sequence[Section], asked: Sequence[str]) -> list[T
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m eval", description=__doc__.split("\n")[0])
-    parser.add_argument("--only", choices=list(LOADERS), help="run one data set")
+    parser.add_argument("--only", choices=SECTIONS, help="run one data set or section")
     parser.add_argument("--quick", action="store_true", help="a smaller generated set")
     parser.add_argument("--no-write", action="store_true", help="do not touch QUALITY.md")
     parser.add_argument("--write", action="store_true", help="write QUALITY.md on partial runs")
@@ -133,7 +154,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     start = perf_counter()
     runner = Runner(args.quick)
-    asked = [args.only] if args.only else list(LOADERS)
+    asked = [args.only] if args.only else SECTIONS
     sections: list[Section] = []
     for name in asked:
         print(f"== {name}", file=sys.stderr, flush=True)

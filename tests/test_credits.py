@@ -312,3 +312,91 @@ def test_seed_article_credits_politico_and_cbs_news_but_not_itself() -> None:
     assert "AzerNEWS" not in by_outlet
     assert not any(aliases.resolve(c.name) == "AzerNEWS" for c in found)
     assert credit_names(found)[0] == "Politico"  # "via Politico" comes first
+
+
+# --- wire copy furniture, photo credits, sign-offs (measured in eval/credits.py) --------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Protesters outside parliament. (Roni Rekomaa/Lehtikuva via AP)",
+        "A view of the palace. Lehtikuva/Antti Aimo-Koivisto via REUTERS",
+        "The prime minister arrives in Baku. (AP Photo/Evan Vucci, File)",
+        "Photo: Jorge Silva, AP",
+        "Kremlin Pool Photo via Associated Press/file",
+        "The motorcade leaves. PA via AP Andrew Milligan",
+        "Image copyright Getty Images",
+    ],
+)
+def test_photo_credits_are_not_credits(text: str) -> None:
+    assert credits(text) == ()
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Copyright 2018 The Associated Press. All rights reserved.", "Associated Press"),
+        ("© 2018 Thomson/Reuters. All rights reserved.", "Reuters"),
+        ("Trademark and Copyright 2018 Cable News Network, Inc., a Time Warner Company.", "CNN"),
+        ("By MICHELLE KOSINSKI, CNN", "CNN"),
+        ("By GEOFF MULVIHILL Associated Press", "Associated Press"),
+        ("By ROBERT BURNS, AP National Security Writer", "Associated Press"),
+        ("Jonathan Lemire and Vladimir Isachenkov, Associated Press", "Associated Press"),
+        (
+            "Associated Press writers Ken Thomas and Darlene Superville contributed.",
+            "Associated Press",
+        ),
+        ("(CNN)Your child just told you she wants a phone.", "CNN"),
+    ],
+)
+def test_bylines_copyright_lines_and_staff_sign_offs_are_wire_credits(
+    text: str, expected: str
+) -> None:
+    cnn = outlet("CNN", "https://edition.cnn.com", "Cable News Network")
+    aliases = AliasTable.from_outlets([*OUTLETS, cnn])
+    found = extract_credits(outlet="Caspian Daily", text=text, aliases=aliases)
+    assert [(c.outlet, c.kind) for c in found] == [(expected, WIRE)]
+
+
+def test_an_organisation_contributing_to_the_report_is_a_reporting_credit() -> None:
+    text = "Fox News' Gregg Re and The Associated Press contributed to this report."
+    found = credits(text, outlet_name="Fox News")
+    assert [(c.outlet, c.kind) for c in found] == [("Associated Press", REPORTING)]
+
+
+def test_authored_via_is_a_source_credit_not_a_reporting_one() -> None:
+    (found,) = credits("Authored by Lena Varga via Oilprice.com,")
+    assert (found.name, found.kind, found.outlet) == ("Oilprice.com", SOURCE, None)
+
+
+def test_first_published_by_in_running_text_is_reporting_and_about_the_article_a_source() -> None:
+    (running,) = credits("The figures, first published by Interfax, showed a rise.")
+    (article,) = credits("This story was originally published at politico.com.")
+    assert (running.name, running.kind) == ("Interfax", REPORTING)
+    assert (article.outlet, article.kind) == ("Politico", SOURCE)
+
+
+def test_a_blog_post_or_a_statement_is_not_a_credit() -> None:
+    text = (
+        "Amodei wrote in a blog post published on Thursday. In a statement posted on its "
+        "website, the company said it would not comply."
+    )
+    assert credits(text) == ()
+
+
+def test_the_short_form_of_a_named_outlet_is_the_same_credit() -> None:
+    text = "The New York Times reported the plan. The plan is off, the Times reported."
+    assert credit_names(credits(text)) == ("The New York Times",)
+
+
+def test_an_outlet_is_recognised_by_its_own_domain_and_short_name() -> None:
+    aliases = AliasTable.from_outlets([outlet("foxnews.com", "https://www.foxnews.com"), *OUTLETS])
+    own = extract_credits(
+        outlet="foxnews.com", text="A senior aide told Fox News on Sunday.", aliases=aliases
+    )
+    assert own == ()
+    times = outlet("The New York Times", "https://www.nytimes.com", "NYT")
+    table = AliasTable.from_outlets([times])
+    text = "The GRU is a strike force, the Times reported."
+    assert extract_credits(outlet="The New York Times", text=text, aliases=table) == ()

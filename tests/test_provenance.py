@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from aggregator.provenance import (
+    CONTESTED,
     COPY_CONTAINMENT,
     COPY_JACCARD,
     FEED_CACHE_ALLOWANCE,
@@ -19,7 +20,10 @@ from aggregator.provenance import (
     choose_first,
     credit_of,
     credits_present,
+    earliest_time,
     is_plausible,
+    latest_time,
+    ordering_time,
     relation_of,
     trusted_time,
 )
@@ -196,6 +200,51 @@ def test_the_credited_outlet_beats_an_uncredited_member_seen_after_the_crediting
     assert (first.outlet, basis) == ("Politico", Basis.CREDIT)
 
 
+# --- lying clocks, measured by the provenance evaluation (eval/provenance.py) ------------
+
+
+def test_a_plausible_claim_before_the_fetch_that_lacked_the_item_counts_from_that_fetch() -> None:
+    original = member(1, "A", seen=10 * MIN, published=0 * MIN, absent=-5 * MIN)
+    # backdated by 20 minutes: within the cache allowance, but its feed lacked it at 10:05
+    copy = member(2, "B", seen=20 * MIN, published=-20 * MIN, absent=5 * MIN)
+    assert is_plausible(copy)
+    assert trusted_time(copy) == T0 - 20 * MIN  # what is shown stays the claim
+    assert ordering_time(copy) == T0 + 5 * MIN  # what is ordered by starts at the fetch
+    assert choose_first([copy, original]) == (original, Basis.PUBLISHED)
+
+
+def test_an_undated_member_is_placed_in_the_middle_of_its_polling_gap() -> None:
+    undated = member(1, "A", seen=20 * MIN, absent=-20 * MIN)  # appeared 9:40-10:20
+    dated = member(2, "B", seen=15 * MIN, published=5 * MIN, absent=2 * MIN)
+    assert ordering_time(undated) == T0
+    assert choose_first([dated, undated]) == (undated, Basis.OBSERVED)
+
+
+def test_a_gap_wider_than_polling_says_nothing_and_lowers_the_confidence() -> None:
+    # the feed failed for four hours: the undated item appeared sometime in that window
+    undated = member(1, "A", seen=20 * MIN, absent=-4 * 60 * MIN)
+    dated = member(2, "B", seen=15 * MIN, published=5 * MIN, absent=2 * MIN)
+    assert ordering_time(undated) == T0 + 20 * MIN
+    state = assess_cluster([undated, dated], no_similarity)
+    assert (state.first_article_id, state.basis) == (2, Basis.PUBLISHED)
+    assert state.confidence == round(0.9 * CONTESTED, 2)
+
+
+def test_an_outlet_the_others_credit_beats_an_earlier_claim_nobody_could_check() -> None:
+    original = member(1, "A", seen=10 * MIN, published=0 * MIN, absent=-10 * MIN)
+    rewrite = member(2, "B", seen=70 * MIN, published=60 * MIN, credits=(credit("A"),))
+    # claims two hours earlier, from a feed we had never fetched before (no absent_at)
+    copy = member(3, "C", seen=40 * MIN, published=-120 * MIN)
+    assert choose_first([original, rewrite, copy]) == (original, Basis.CREDIT)
+
+
+def test_an_earlier_claim_our_fetches_bound_still_beats_a_credited_outlet() -> None:
+    original = member(1, "A", seen=10 * MIN, published=0 * MIN, absent=-10 * MIN)
+    rewrite = member(2, "B", seen=70 * MIN, published=60 * MIN, credits=(credit("A"),))
+    checked = member(3, "C", seen=-100 * MIN, published=-120 * MIN, absent=-125 * MIN)
+    assert choose_first([original, rewrite, checked]) == (checked, Basis.PUBLISHED)
+
+
 # --- hypothesis: invariants of choose_first ----------------------------------------------
 
 OUTLETS = ("A", "B", "C", "D")
@@ -247,26 +296,38 @@ def test_first_is_the_earliest_of_the_members_that_credit_no_other_member(
     members: list[MemberFacts],
 ) -> None:
     """Earliest by effective time: a credited outlet had the story no later than whoever
-    credits it, so its time is the earlier of its own and its earliest crediting member's."""
+    credits it, so its time is the earlier of its own and its earliest crediting member's.
+
+    Changed with the provenance evaluation (docs/QUALITY.md, "provenance"): times are
+    ``ordering_time`` (a claim before the fetch that lacked the item counts from that
+    fetch; an untrusted time is the middle of a normal polling gap), and an outlet the
+    others credit beats an earlier member unless our observations put that member
+    certainly earlier (``latest_time`` before the credited one's ``earliest_time``).
+    """
 
     def effective(m: MemberFacts) -> datetime:
         crediting = [
-            trusted_time(x)
+            ordering_time(x)
             for x in members
             if any(c.outlet == m.outlet for c in x.credits) and x.outlet != m.outlet
         ]
-        return min([trusted_time(m), *crediting])
+        return min([ordering_time(m), *crediting])
 
+    credited = {c.outlet for x in members for c in x.credits if c.outlet != x.outlet}
     first, basis = choose_first(members)
     eligible = [m for m in members if not _credits_a_member(m, members)] or members
     assert first in eligible
-    assert all(effective(first) <= effective(m) for m in eligible)
-    earliest = min(trusted_time(m) for m in members)
+    earlier = [m for m in eligible if effective(m) < effective(first)]
+    if earlier:
+        assert first.outlet in credited
+        assert all(m.outlet not in credited for m in earlier)
+        assert not any(latest_time(m) < earliest_time(first) for m in earlier)
+    earliest = min(ordering_time(m) for m in members)
     if basis is not Basis.CREDIT:
-        assert trusted_time(first) == earliest
+        assert ordering_time(first) == earliest
         assert basis is (Basis.PUBLISHED if is_plausible(first) else Basis.OBSERVED)
     else:
-        assert any(_credits_a_member(m, members) for m in members)
+        assert credited & {m.outlet for m in members}
 
 
 @settings(max_examples=100, deadline=None)
@@ -412,10 +473,17 @@ def test_credited_source_is_the_untracked_source_the_first_reporter_credits() ->
     assert state.credited_source == "The Caspian Times"
 
 
-def test_credited_source_is_a_tracked_outlet_whose_article_is_not_in_the_cluster() -> None:
-    first = member(1, "A", seen=0 * MIN, credits=(credit("Politico"),))
+def test_credited_source_is_a_tracked_outlet_credited_for_the_whole_article() -> None:
+    wire = Credit("AP", CreditKind.WIRE, "Associated Press")  # "LONDON (AP) —": a wire copy
+    first = member(1, "A", seen=0 * MIN, credits=(wire,))
     state = assess_cluster([first, member(2, "B", seen=30 * MIN)], no_similarity)
-    assert state.credited_source == "Politico"
+    assert state.credited_source == "Associated Press"
+
+
+def test_a_tracked_outlet_cited_for_one_fact_is_not_the_credited_source() -> None:
+    first = member(1, "A", seen=0 * MIN, credits=(credit("Politico"),))  # "Politico reported"
+    state = assess_cluster([first, member(2, "B", seen=30 * MIN)], no_similarity)
+    assert state.credited_source is None
 
 
 def test_no_credited_source_when_the_first_reporter_credits_nobody() -> None:

@@ -156,6 +156,15 @@ class Batch:
                 found[row.id] = Sketch(signature, row.shingles, len(row.anchors or b"") // 4)
         return found
 
+    def passages(self, article_ids: Sequence[int]) -> dict[int, set[int]]:
+        """The long-paragraph hashes of the given articles."""
+        found: dict[int, set[int]] = {}
+        for chunk in _chunks(article_ids):
+            query = select(ArticleRow.id, ArticleRow.passages).where(ArticleRow.id.in_(chunk))
+            for row in self.conn.execute(query):
+                found[row.id] = set(row.passages or ())
+        return found
+
     def open_cluster(self, article_id: int, outlet_id: int, article: Article) -> int:
         """A new cluster whose only member (and original) is this article."""
         values = {
