@@ -84,13 +84,16 @@ class BatchKeys:
     @classmethod
     def of(cls, fps: Sequence[Fingerprint], bands: int, rows: int) -> BatchKeys:
         signatures = (
-            np.stack([signature_array(fp.signature) for fp in fps])
+            np.frombuffer(b"".join(fp.signature for fp in fps), dtype="<u2")
+            .astype(np.uint16)
+            .reshape(len(fps), -1)
             if fps
             else np.empty((0, 0), np.uint16)
         )
         band = band_keys(signatures, bands, rows) if fps else np.empty((0, bands), U32)
         anchors = [anchor_array(fp.anchors) for fp in fps]
-        passages = [np.unique(passage_keys(fp.passages)) for fp in fps]
+        # passage hashes are distinct per text; their 32-bit keys collide with p ≈ 2**-32
+        passages = [passage_keys(fp.passages) for fp in fps]
         return cls(
             (
                 _KindKeys(band.ravel(), np.repeat(np.arange(len(fps)), bands)),
@@ -162,6 +165,10 @@ class StoryIndex(Protocol):
     def prune(self, now: datetime) -> int: ...
     def sketch(self, article_id: int) -> Sketch | None: ...
     def sketches(self, article_ids: Sequence[int]) -> dict[int, Sketch]: ...
+    def rows_of(self, article_ids: npt.NDArray[np.int64]) -> npt.NDArray[np.intp]: ...
+    def row_arrays(
+        self, rows: npt.NDArray[np.intp]
+    ) -> tuple[npt.NDArray[np.uint16], npt.NDArray[np.int64], npt.NDArray[np.int64]]: ...
     def __len__(self) -> int: ...
 
 
@@ -328,6 +335,18 @@ class MemoryIndex:
             table.compact()
         sigs.keep(~old)
         return dropped
+
+    def rows_of(self, article_ids: npt.NDArray[np.int64]) -> npt.NDArray[np.intp]:
+        """Each id's row in the signature matrix, -1 where it is not indexed."""
+        return self._signatures.rows_of(article_ids)
+
+    def row_arrays(
+        self, rows: npt.NDArray[np.intp]
+    ) -> tuple[npt.NDArray[np.uint16], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """Signatures, shingle counts and anchor counts of the given rows."""
+        sigs = self._signatures
+        shingles = sigs.shingles[rows].astype(np.int64)
+        return sigs.matrix[rows], shingles, sigs.anchors[rows].astype(np.int64)
 
     def sketches(self, article_ids: Sequence[int]) -> dict[int, Sketch]:
         """The indexed sketches among ``article_ids`` (one vectorized lookup)."""

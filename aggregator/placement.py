@@ -100,22 +100,28 @@ def place(
     """
     if len(hits) == 0:
         return Assignment(cluster_id=None)
-    pending = pending or {}
-    strong = _strong(hits, credited=bool(credits))
+    credited = bool(credits)
+    strong = _strong(hits, credited=credited)
     if not strong.any():
         return Assignment(cluster_id=None)
-    sketches = _sketches([int(i) for i in hits.ids[strong]], index, directory, pending)
-    plausible = _plausible(new, hits, sketches, credited=bool(credits))
+    pending = pending or {}
+    width = new.signature.size
+    found = _sketch_arrays(hits.ids[strong].astype(np.int64), width, index, directory, pending)
+    plausible = _plausible(new, found, hits.anchors[strong], hits.passages[strong], credited)
     if not plausible:
         return Assignment(cluster_id=None)
-    ids = [i for i, _, _ in plausible]
-    standings = directory.standings(ids)
+    sketches = {i: found.sketch(k) for i, k, _, _ in plausible}
+    standings = directory.standings(list(sketches))
     reps = directory.representatives({s.cluster_id for s in standings.values()})
-    missing_reps = sorted(set(reps.values()) - set(sketches))
-    sketches.update(_sketches(missing_reps, index, directory, pending))
+    missing_reps = np.asarray(sorted(set(reps.values()) - set(sketches)), dtype=np.int64)
+    if missing_reps.size:
+        more = _sketch_arrays(missing_reps, width, index, directory, pending)
+        sketches.update(
+            {int(more.ids[k]): more.sketch(int(k)) for k in np.flatnonzero(more.present)}
+        )
     candidates = [
         (_candidate(i, standings[i], sketches[i]), Evidence(a, p))
-        for i, a, p in plausible
+        for i, _, a, p in plausible
         if i in standings
     ]
     rep_standings = directory.standings(sorted(set(reps.values()) - set(standings)))
@@ -135,39 +141,73 @@ def _strong(hits: Hits, *, credited: bool) -> npt.NDArray[np.bool_]:
     return strong | (hits.anchors > 0) if credited else strong
 
 
+@dataclass(frozen=True, slots=True)
+class _Found:
+    """Sketches of candidates as arrays, row k for ``ids[k]`` (``present[k]``: found)."""
+
+    ids: npt.NDArray[np.int64]
+    present: npt.NDArray[np.bool_]
+    signatures: npt.NDArray[np.uint16]
+    shingles: npt.NDArray[np.int64]
+    anchors: npt.NDArray[np.int64]
+
+    def sketch(self, k: int) -> Sketch:
+        return Sketch(self.signatures[k], int(self.shingles[k]), int(self.anchors[k]))
+
+
+def _sketch_arrays(
+    ids: npt.NDArray[np.int64],
+    width: int,
+    index: StoryIndex,
+    directory: Directory,
+    pending: Mapping[int, Sketch],
+) -> _Found:
+    """The sketches of ``ids``: the index's rows in one vectorized lookup, then pending
+    articles of the batch, then the store's."""
+    rows = index.rows_of(ids)
+    present = rows >= 0
+    signatures = np.zeros((ids.size, width), dtype=np.uint16)
+    shingles = np.zeros(ids.size, dtype=np.int64)
+    anchors = np.zeros(ids.size, dtype=np.int64)
+    signatures[present], shingles[present], anchors[present] = index.row_arrays(rows[present])
+    absent = np.flatnonzero(~present)
+    if absent.size:
+        wanted = [int(ids[k]) for k in absent]
+        others = {i: pending[i] for i in wanted if i in pending}
+        stored = [i for i in wanted if i not in others]
+        if stored:
+            others.update(directory.sketches(stored))
+        for k, article_id in zip(absent.tolist(), wanted, strict=True):
+            sketch = others.get(article_id)
+            if sketch is not None:
+                present[k] = True
+                signatures[k] = sketch.signature
+                shingles[k], anchors[k] = sketch.shingles, sketch.anchors
+    return _Found(ids, present, signatures, shingles, anchors)
+
+
 def _plausible(
-    new: Candidate, hits: Hits, sketches: Mapping[int, Sketch], *, credited: bool
-) -> list[tuple[int, int, int]]:
-    """(id, shared anchors, shared passages) of the hits that could pass any rule of the
-    verifier, judged for all at once; most hits (stock phrases) end here."""
-    ids = [int(i) for i in hits.ids]
-    strong = _strong(hits, credited=credited)
-    present = [k for k, i in enumerate(ids) if strong[k] and i in sketches]
-    if not present:
-        return []
-    matrix = np.stack([sketches[ids[k]].signature for k in present])
-    shingles = np.array([sketches[ids[k]].shingles for k in present], dtype=np.float64)
-    jaccard, containment = cluster.estimate_many(new, matrix, shingles)
-    anchors, passages = hits.anchors[present], hits.passages[present]
+    new: Candidate,
+    found: _Found,
+    anchors: npt.NDArray[np.intp],
+    passages: npt.NDArray[np.intp],
+    credited: bool,
+) -> list[tuple[int, int, int, int]]:
+    """(id, row in ``found``, shared anchors, shared passages) of the candidates that could
+    pass any rule of the verifier, judged for all at once; most (stock phrases) end here.
+    ``anchors`` and ``passages`` are aligned with ``found.ids``."""
+    jaccard, containment = cluster.estimate_many(
+        new, found.signatures, found.shingles.astype(np.float64)
+    )
     keep = (jaccard >= cluster.LOWEST_JACCARD) | (containment >= cluster.LOWEST_CONTAINMENT)
     keep |= passages >= 1
     if credited:
-        keep |= (anchors >= cluster.CREDITED_MIN_ANCHORS) | (
-            containment >= cluster.CREDITED_MIN_CONTAINMENT
-        )
-    return [(ids[k], int(anchors[j]), int(passages[j])) for j, k in enumerate(present) if keep[j]]
-
-
-def _sketches(
-    ids: list[int], index: StoryIndex, directory: Directory, pending: Mapping[int, Sketch]
-) -> dict[int, Sketch]:
-    found = {i: pending[i] for i in ids if i in pending}
-    rest = [i for i in ids if i not in found]
-    found.update(index.sketches(rest))
-    missing = [i for i in rest if i not in found]
-    if missing:
-        found.update(directory.sketches(missing))
-    return found
+        keep |= anchors >= cluster.CREDITED_MIN_ANCHORS
+        keep |= containment >= cluster.CREDITED_MIN_CONTAINMENT
+    keep &= found.present
+    return [
+        (int(found.ids[k]), int(k), int(anchors[k]), int(passages[k])) for k in np.flatnonzero(keep)
+    ]
 
 
 def _candidate(article_id: int, standing: Standing, sketch: Sketch) -> Candidate:

@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import redis
 
 from aggregator.fingerprint import version_of
@@ -139,6 +140,15 @@ class RedisIndex:
 
     def sketches(self, article_ids: Sequence[int]) -> dict[int, Sketch]:
         return {}
+
+    def rows_of(self, article_ids: npt.NDArray[np.int64]) -> npt.NDArray[np.intp]:
+        return np.full(article_ids.size, -1, dtype=np.intp)
+
+    def row_arrays(
+        self, rows: npt.NDArray[np.intp]
+    ) -> tuple[npt.NDArray[np.uint16], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        empty = np.empty(0, dtype=np.int64)
+        return np.empty((0, self.settings.num_perm), dtype=np.uint16), empty, empty
 
     def __len__(self) -> int:
         return len(self._recent)
