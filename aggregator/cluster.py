@@ -112,11 +112,32 @@ def estimate_many(
     new: Candidate, signatures: npt.NDArray[np.uint16], shingles: npt.NDArray[np.float64]
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     """``estimate``'s Jaccard and containment of ``new`` against many signatures at once."""
-    matches = np.count_nonzero(signatures == new.signature, axis=1) / new.signature.size
+    equal = signatures == new.signature
+    matches = equal.view(np.uint8).sum(axis=1, dtype=np.int64) / new.signature.size
     jaccard = np.maximum(0.0, (matches - _CHANCE_MATCH) / (1.0 - _CHANCE_MATCH))
     smaller = np.minimum(shingles, new.shingles)
     with np.errstate(divide="ignore", invalid="ignore"):
         containment = jaccard * (shingles + new.shingles) / (1.0 + jaccard) / smaller
+    containment = np.where(smaller > 0, np.minimum(containment, 1.0), 0.0)
+    return jaccard, containment
+
+
+def estimate_pairs(
+    signatures: npt.NDArray[np.uint16],
+    shingles: npt.NDArray[np.float64],
+    others: npt.NDArray[np.uint16],
+    other_shingles: npt.NDArray[np.float64],
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """``estimate``'s Jaccard and containment for many pairs (row k with row k) at once."""
+    if signatures.shape[0] == 0:
+        empty = np.empty(0, dtype=np.float64)
+        return empty, empty
+    equal = signatures == others
+    matches = equal.view(np.uint8).sum(axis=1, dtype=np.int64) / signatures.shape[1]
+    jaccard = np.maximum(0.0, (matches - _CHANCE_MATCH) / (1.0 - _CHANCE_MATCH))
+    smaller = np.minimum(shingles, other_shingles)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        containment = jaccard * (shingles + other_shingles) / (1.0 + jaccard) / smaller
     containment = np.where(smaller > 0, np.minimum(containment, 1.0), 0.0)
     return jaccard, containment
 

@@ -399,12 +399,17 @@ def count_hits(
     owner = np.concatenate([f[0] for f in found])
     ids = np.concatenate([f[1] for f in found])
     kind = np.concatenate([f[2] for f in found])
-    codes = owner.astype(np.int64) << 32 | ids
-    unique, inverse = np.unique(codes, return_inverse=True)
+    # one code per (text, candidate, kind); sorted, equal codes are adjacent
+    codes = (owner.astype(np.int64) << 34) | (ids << 2) | kind
+    codes.sort()
+    pair = codes >> 2
+    first = np.concatenate(([True], pair[1:] != pair[:-1]))
+    unique = pair[first]
+    group = np.cumsum(first) - 1
     counts = np.zeros((unique.size, 3), dtype=np.intp)
-    np.add.at(counts, (inverse, kind), 1)
+    np.add.at(counts, (group, (codes & 3).astype(np.intp)), 1)
     unique_owner = (unique >> 32).astype(np.intp)
-    unique_ids = (unique & 0xFFFFFFFF).astype(U32)
+    unique_ids = (unique & 0xFFFFFFFF).astype(U32)  # ids are < 2**32
     bounds = np.searchsorted(unique_owner, np.arange(docs + 1))
     return [
         Hits(

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import pairwise
 from typing import Protocol
 
 import numpy as np
@@ -15,7 +16,7 @@ import numpy.typing as npt
 
 from aggregator import cluster
 from aggregator.cluster import Candidate, Evidence
-from aggregator.index import Hits, Sketch, StoryIndex, merge_hits, within_batch
+from aggregator.index import BatchKeys, Hits, Sketch, StoryIndex, merge_hits, within_batch
 from aggregator.types import Assignment, Credit, Fingerprint
 
 #: A candidate proposed by anchors alone must share at least this many of them.
@@ -74,15 +75,104 @@ def place_batch(
         return
     fps = [item.fingerprint for item in items]
     keys = index.keys(fps)
+    ids = [item.article_id for item in items]
     prior = index.query_many(fps, keys)
-    local = within_batch(keys, [item.article_id for item in items])
+    local = within_batch(keys, ids)
+    hits = _worth_verifying(
+        items, keys, [merge_hits(p, q) for p, q in zip(prior, local, strict=True)], index, directory
+    )
     pending: dict[int, Sketch] = {}
     for i, item in enumerate(items):
         new = Candidate.of(item.article_id, item.fingerprint, outlet=item.outlet)
-        hits = merge_hits(prior[i], local[i])
-        settle(item, place(new, hits, index, directory, credits=item.credits, pending=pending))
+        if len(hits[i]) == 0:  # the usual case, decided for the whole batch at once
+            settle(item, Assignment(cluster_id=None))
+        else:
+            settle(
+                item, place(new, hits[i], index, directory, credits=item.credits, pending=pending)
+            )
         pending[item.article_id] = Sketch(new.signature, new.shingles, new.anchors)
-    index.add_many([item.article_id for item in items], fps, seen_at, keys)
+    index.add_many(ids, fps, seen_at, keys)
+
+
+def _worth_verifying(
+    items: Sequence[NewArticle],
+    keys: BatchKeys,
+    hits: Sequence[Hits],
+    index: StoryIndex,
+    directory: Directory,
+) -> list[Hits]:
+    """Each article's hits that could pass some rule of the verifier, judged for the
+    whole batch in one vectorized pass (most hits are stock phrases and end here)."""
+    sizes = [len(h) for h in hits]
+    if sum(sizes) == 0:
+        return list(hits)
+    doc = np.repeat(np.arange(len(items)), sizes)
+    ids = np.concatenate([h.ids for h in hits]).astype(np.int64)
+    bands = np.concatenate([h.bands for h in hits])
+    anchors = np.concatenate([h.anchors for h in hits])
+    passages = np.concatenate([h.passages for h in hits])
+    credited = np.array([bool(item.credits) for item in items])[doc]
+    strong = (bands > 0) | (passages > 0) | (anchors >= MIN_SHARED_ANCHORS)
+    strong |= credited & (anchors > 0)
+    found = _batch_sketches(ids, strong, items, keys, (index, directory))
+    new_shingles = np.array([it.fingerprint.shingles for it in items], dtype=np.float64)[doc]
+    jaccard, containment = cluster.estimate_pairs(
+        keys.signatures[doc], new_shingles, found.signatures, found.shingles.astype(np.float64)
+    )
+    keep = (jaccard >= cluster.LOWEST_JACCARD) | (containment >= cluster.LOWEST_CONTAINMENT)
+    keep |= passages >= 1
+    keep |= credited & (
+        (anchors >= cluster.CREDITED_MIN_ANCHORS)
+        | (containment >= cluster.CREDITED_MIN_CONTAINMENT)
+    )
+    keep &= strong & found.present
+    bounds = np.searchsorted(doc[keep], np.arange(len(items) + 1)).tolist()
+    kept_ids = ids[keep].astype(np.uint32)
+    kept_bands, kept_anchors, kept_passages = bands[keep], anchors[keep], passages[keep]
+    return [
+        Hits(kept_ids[a:b], kept_bands[a:b], kept_anchors[a:b], kept_passages[a:b])
+        for a, b in pairwise(bounds)
+    ]
+
+
+def _batch_sketches(
+    ids: npt.NDArray[np.int64],
+    wanted: npt.NDArray[np.bool_],
+    items: Sequence[NewArticle],
+    keys: BatchKeys,
+    sources: tuple[StoryIndex, Directory],
+) -> _Found:
+    """Sketches for the ``wanted`` candidate ids: the batch's own, the index's rows, then
+    one call to the store for the rest (candidates not wanted stay absent)."""
+    index, directory = sources
+    width = keys.signatures.shape[1]
+    position = {item.article_id: k for k, item in enumerate(items)}
+    present = np.zeros(ids.size, dtype=bool)
+    signatures = np.zeros((ids.size, width), dtype=np.uint16)
+    shingles = np.zeros(ids.size, dtype=np.int64)
+    anchors = np.zeros(ids.size, dtype=np.int64)
+    in_batch = wanted & np.isin(ids, np.fromiter(position, np.int64, len(position)))
+    for k in np.flatnonzero(in_batch).tolist():
+        j = position[int(ids[k])]
+        signatures[k] = keys.signatures[j]
+        fp = items[j].fingerprint
+        shingles[k], anchors[k] = fp.shingles, len(fp.anchors) // 4
+    present |= in_batch
+    outside = np.flatnonzero(wanted & ~in_batch)
+    rows = index.rows_of(ids[outside])
+    indexed = outside[rows >= 0]
+    signatures[indexed], shingles[indexed], anchors[indexed] = index.row_arrays(rows[rows >= 0])
+    present[indexed] = True
+    missing = outside[rows < 0]
+    if missing.size:
+        stored = directory.sketches(sorted({int(i) for i in ids[missing]}))
+        for k in missing.tolist():
+            sketch = stored.get(int(ids[k]))
+            if sketch is not None:
+                present[k] = True
+                signatures[k] = sketch.signature
+                shingles[k], anchors[k] = sketch.shingles, sketch.anchors
+    return _Found(ids, present, signatures, shingles, anchors)
 
 
 def place(
@@ -166,6 +256,9 @@ def _sketch_arrays(
     articles of the batch, then the store's."""
     rows = index.rows_of(ids)
     present = rows >= 0
+    if present.all():  # the usual case: everything is in the index
+        signatures, shingles, anchors = index.row_arrays(rows)
+        return _Found(ids, present, signatures, shingles, anchors)
     signatures = np.zeros((ids.size, width), dtype=np.uint16)
     shingles = np.zeros(ids.size, dtype=np.int64)
     anchors = np.zeros(ids.size, dtype=np.int64)
