@@ -33,7 +33,7 @@ U64 = np.uint64
 SignatureArray = npt.NDArray[np.uint16]
 
 #: Bump when tokenizing, hashing or any rule here changes: stored signatures are rebuilt.
-ALGORITHM_VERSION = 3
+ALGORITHM_VERSION = 4
 #: Paragraphs of at least this many words count as reusable passages: about 120
 #: characters, where verbatim paragraph reuse in the real AP/Reuters stream stops being
 #: furniture ("Advertisement", bylines) and starts being reporting.
@@ -99,11 +99,12 @@ def _fingerprint_chunk(
     chunk: TokenizedChunk, settings: DedupSettings, tables: _Tables
 ) -> list[Fingerprint]:
     docs = chunk.bounds.size - 1
-    paragraph = _paragraph_of_words(chunk)
+    cuts = _paragraph_starts(chunk)
+    paragraph = _paragraph_of_words(chunk, cuts)
     shingles, owner = _shingles(chunk, paragraph, tables)
     signatures = _signatures(shingles, owner, docs, settings.num_perm, tables)
     anchors = _anchors(shingles, owner, docs, tables)
-    passages = _passages(chunk, tables)
+    passages = _passages(chunk, cuts, paragraph, tables)
     counts = np.bincount(owner, minlength=docs)
     version = version_of(settings)
     return [
@@ -119,10 +120,20 @@ def _fingerprint_chunk(
     ]
 
 
-def _paragraph_of_words(chunk: TokenizedChunk) -> npt.NDArray[np.intp]:
-    """A paragraph number for every word of the chunk (texts never share one)."""
-    breaks = np.concatenate((_paragraph_breaks(chunk.data), chunk.text_offsets))
-    return np.searchsorted(np.sort(breaks), chunk.starts, "right")
+def _paragraph_starts(chunk: TokenizedChunk) -> npt.NDArray[np.intp]:
+    """The word index where each non-empty paragraph begins (texts never share one)."""
+    edges = np.concatenate((_paragraph_breaks(chunk.data), chunk.text_offsets))
+    edges.sort()
+    cuts = np.searchsorted(chunk.starts, edges)
+    cuts = cuts[cuts < chunk.hashes.size]
+    return cuts[np.concatenate(([True], cuts[1:] != cuts[:-1]))] if cuts.size else cuts
+
+
+def _paragraph_of_words(chunk: TokenizedChunk, cuts: npt.NDArray[np.intp]) -> npt.NDArray[np.intp]:
+    """The paragraph number of every word, from where the paragraphs begin."""
+    marks = np.zeros(chunk.hashes.size, dtype=np.intp)
+    marks[cuts] = 1
+    return np.cumsum(marks)
 
 
 def _shingles(
@@ -201,7 +212,12 @@ def _anchors(
     return [values[bounds[d] : bounds[d + 1]].tobytes() for d in range(docs)]
 
 
-def _passages(chunk: TokenizedChunk, tables: _Tables) -> list[tuple[int, ...]]:
+def _passages(
+    chunk: TokenizedChunk,
+    cuts: npt.NDArray[np.intp],
+    paragraph: npt.NDArray[np.intp],
+    tables: _Tables,
+) -> list[tuple[int, ...]]:
     """Hashes of each text's long paragraphs (a blank line separates paragraphs).
 
     A paragraph's hash weighs each word hash by a random odd multiplier chosen by the
@@ -209,14 +225,10 @@ def _passages(chunk: TokenizedChunk, tables: _Tables) -> list[tuple[int, ...]]:
     """
     docs = chunk.bounds.size - 1
     total = chunk.hashes.size
-    if total == 0:
+    if total == 0 or cuts.size == 0:
         return [()] * docs
-    breaks = np.searchsorted(chunk.starts, _paragraph_breaks(chunk.data))
-    cuts = np.unique(np.concatenate((breaks, chunk.bounds)))
-    cuts = cuts[cuts < total]
     lengths = np.diff(np.append(cuts, total))
-    paragraph = np.repeat(np.arange(cuts.size), lengths)
-    position = np.arange(total) - cuts[paragraph]
+    position = np.arange(total) - cuts[paragraph - 1]
     weights = tables.position_mult[position % tables.position_mult.size]
     sums = np.add.reduceat(chunk.hashes * weights, cuts)
     long_enough = lengths >= PASSAGE_MIN_TOKENS

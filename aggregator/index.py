@@ -272,13 +272,8 @@ class MemoryIndex:
         keys = keys or self.keys(fps)
         found = []
         for kind, (table, kind_keys) in enumerate(zip(self._tables, keys.kinds, strict=True)):
-            ids, which = table.lookup(kind_keys.keys)
-            if kind == ANCHORS and ids.size:
-                common = np.bincount(which, minlength=kind_keys.keys.size)[which]
-                ids, which = (
-                    ids[common <= MAX_ANCHOR_FREQUENCY],
-                    which[common <= MAX_ANCHOR_FREQUENCY],
-                )
+            cap = MAX_ANCHOR_FREQUENCY if kind == ANCHORS else None
+            ids, which = table.lookup(kind_keys.keys, cap=cap)
             found.append((kind_keys.owner[which], ids.astype(np.int64), np.full(ids.size, kind)))
         return count_hits(found, len(fps))
 

@@ -55,17 +55,23 @@ _SEPARATORS_3 = {
 _IDEOGRAPHIC_LEADS = (0xE3, 0xE4, 0xE5, 0xE6, 0xE7, 0xE8, 0xE9)
 
 
-def _byte_values() -> npt.NDArray[np.uint64]:
-    """Byte → value: 0 for separators, the (lower-cased) byte + 1 for word bytes."""
-    values = np.zeros(256, dtype=U64)
+def _byte_table() -> bytes:
+    """``bytes.translate`` table: separators → 0, ASCII letters lower-cased, the rest kept.
+
+    Translating the joined bytes in C costs ~0.3 ns a byte; a numpy table lookup of the
+    same bytes cost 2.5 ns (its indices are widened to 64 bits first).
+    """
+    table = bytearray(256)
     for byte in range(256):
         char = chr(byte)
-        if byte >= 0x80 or char.isalnum():
-            values[byte] = ord(char.lower()) + 1 if byte < 0x80 else byte + 1
-    return values
+        if byte >= 0x80:
+            table[byte] = byte
+        elif char.isalnum():
+            table[byte] = ord(char.lower())
+    return bytes(table)
 
 
-_VALUES = _byte_values()
+_TABLE = _byte_table()
 
 
 #: Powers are needed up to the longest chunk: CHUNK_BYTES, or one text of MAX_TEXT_BYTES.
@@ -135,11 +141,13 @@ _SEPARATOR_TABLES_2 = {lead: _byte_set(seconds) for lead, seconds in _SEPARATORS
 _SEPARATOR_TABLES_3 = {key: _byte_set(thirds) for key, thirds in _SEPARATORS_3.items()}
 
 
-def _mark_separators(data: npt.NDArray[np.uint8], values: HashArray) -> None:
-    """Zero the values of multi-byte punctuation and space characters (in place)."""
-    leads = np.flatnonzero(data[:-2] >= 0xC2)
-    if leads.size == 0:
-        return
+def _mark_separators(
+    data: npt.NDArray[np.uint8], values: npt.NDArray[np.uint8], leads: IndexArray
+) -> None:
+    """Zero the values of multi-byte punctuation and space characters (in place).
+
+    ``leads`` are the offsets of the lead bytes of multi-byte characters (≥ 0xC2).
+    """
     first, second, third = data[leads], data[leads + 1], data[leads + 2]
     for lead, table in _SEPARATOR_TABLES_2.items():
         hit = leads[(first == lead) & table[second]]
@@ -152,15 +160,18 @@ def _mark_separators(data: npt.NDArray[np.uint8], values: HashArray) -> None:
         values[hit + 2] = 0
 
 
-def _ideograph_breaks(data: npt.NDArray[np.uint8], values: HashArray) -> IndexArray:
+def _ideograph_breaks(
+    data: npt.NDArray[np.uint8], values: npt.NDArray[np.uint8], leads: IndexArray
+) -> IndexArray:
     """Byte offsets where an ideograph or kana begins or ends (forced word boundaries)."""
-    leads = np.flatnonzero(np.isin(data[:-2], _IDEOGRAPHIC_LEADS))
+    first = data[leads]
+    leads = leads[(first >= _IDEOGRAPHIC_LEADS[0]) & (first <= _IDEOGRAPHIC_LEADS[-1])]
     if leads.size == 0:
         return np.empty(0, dtype=np.intp)
     # U+3000-303F is punctuation (already zeroed); U+3040 and up are letters.
     leads = leads[(data[leads] != 0xE3) | (data[leads + 1] >= 0x81)]
     leads = leads[values[leads] != 0]
-    return np.unique(np.concatenate((leads, leads + 3)))
+    return np.union1d(leads, leads + 3)
 
 
 def tokenize_chunk(encoded: list[bytes]) -> TokenizedChunk:
@@ -168,16 +179,18 @@ def tokenize_chunk(encoded: list[bytes]) -> TokenizedChunk:
     joined = b" " + b" ".join(encoded) + b"  "
     data = np.frombuffer(joined, dtype=np.uint8)
     offsets = np.cumsum([1] + [len(raw) + 1 for raw in encoded[:-1]], dtype=np.intp)
-    values = _VALUES[data]
-    _mark_separators(data, values)
+    values = np.frombuffer(joined.translate(_TABLE), dtype=np.uint8).copy()
+    leads = np.flatnonzero(data[:-2] >= 0xC2)  # multi-byte characters: few in most text
+    if leads.size:
+        _mark_separators(data, values, leads)
     is_word = values != 0
     edges = np.flatnonzero(is_word[1:] != is_word[:-1]) + 1
     starts, ends = edges[0::2], edges[1::2]
-    forced = _ideograph_breaks(data, values)
+    forced = _ideograph_breaks(data, values, leads) if leads.size else leads
     if forced.size:
         starts, ends = _split_at(starts, ends, forced)
     power, inverse = _powers()
-    cumulative = np.cumsum(values * power[: data.size])
+    cumulative = np.cumsum(np.multiply(values, power[: data.size], dtype=U64))
     hashes = (cumulative[ends - 1] - cumulative[starts - 1]) * inverse[starts]
     bounds = np.searchsorted(starts, np.append(offsets, data.size))
     return TokenizedChunk(_mix(hashes), bounds, starts, offsets, data)
