@@ -13,8 +13,8 @@ import contextlib
 import logging
 import signal
 import socket
-from collections.abc import Generator, Iterator, Sequence
-from datetime import UTC, datetime
+from collections.abc import Awaitable, Callable, Generator, Iterator, Sequence
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import uvicorn
@@ -169,20 +169,50 @@ class Daemon:
                 await server
 
     def _scheduler(self, fetcher: Fetcher) -> AsyncIOScheduler:
-        tick = self.settings.schedule.tick
-        scheduler = AsyncIOScheduler(timezone=UTC)
-        scheduler.add_job(
-            self.tick,
-            IntervalTrigger(seconds=max(1, int(tick.total_seconds())), timezone=UTC),
-            args=[fetcher],
-            id="fetch-cycle",
-            next_run_time=datetime.now(UTC),
-            max_instances=1,
-            # after a sleep or a clock jump: one catch-up tick, not one per missed interval
-            coalesce=True,
-            misfire_grace_time=max(1, int(tick.total_seconds())),
-        )
-        return scheduler
+        return tick_scheduler(self.tick, self.settings.schedule.tick, fetcher)
+
+
+class TickScheduler(AsyncIOScheduler):  # type: ignore[misc]  # APScheduler has no types
+    """APScheduler's asyncio scheduler, kept ticking when the wall clock is set back.
+
+    APScheduler waits for a job's next run time on the wall clock, so after the clock is
+    set back by a day an interval job would not run for a day (by years: never, in
+    practice). A job whose next run lies further ahead than its own interval can only mean
+    that the clock went back: it runs now, and on its interval from there. A jump forward
+    needs nothing here: coalescing with a grace time of one interval makes the runs missed
+    meanwhile one catch-up run (tests/test_scheduler.py drives both with a fake clock).
+    """
+
+    def _process_jobs(self) -> float | None:
+        now = datetime.now(self.timezone)
+        for job in self.get_jobs():
+            interval = getattr(job.trigger, "interval", None)
+            due = job.next_run_time
+            if isinstance(interval, timedelta) and due is not None and due - now > interval:
+                log.warning("the clock went back (%s was due at %s): running it now", job.id, due)
+                job.modify(next_run_time=now)
+        wait: float | None = super()._process_jobs()
+        return wait
+
+
+def tick_scheduler(
+    tick: Callable[..., Awaitable[None]], every: timedelta, *args: object
+) -> TickScheduler:
+    """The daemon's scheduler: ``tick(*args)`` now, then every ``every`` (at least 1 s)."""
+    seconds = max(1, int(every.total_seconds()))
+    scheduler = TickScheduler(timezone=UTC)
+    scheduler.add_job(
+        tick,
+        IntervalTrigger(seconds=seconds, timezone=UTC),
+        args=list(args),
+        id="fetch-cycle",
+        next_run_time=datetime.now(UTC),
+        max_instances=1,
+        # after a sleep or a clock jump forward: one catch-up tick, not one per missed interval
+        coalesce=True,
+        misfire_grace_time=seconds,
+    )
+    return scheduler
 
 
 def listen(host: str, port: int) -> socket.socket:

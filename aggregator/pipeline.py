@@ -21,7 +21,7 @@ import random
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import partial
 
 from sqlalchemy.exc import IntegrityError
@@ -36,7 +36,13 @@ from aggregator.fetch import Fetcher
 from aggregator.fingerprint import fingerprint_batch, version_of
 from aggregator.index import Sketch, build_index
 from aggregator.metrics import Metrics
-from aggregator.normalize import normalize_entry
+from aggregator.normalize import (
+    REPEAT_WINDOW_DAYS,
+    ItemKeys,
+    ItemMatch,
+    item_keys,
+    normalize_entry,
+)
 from aggregator.parse import parse_feed
 from aggregator.placement import NewArticle, place_batch
 from aggregator.settings import Settings
@@ -113,6 +119,31 @@ class _PagePlan:
     articles: Sequence[Article]
 
 
+def _repeat_since(now: datetime) -> datetime:
+    """Since when a new guid with a known title and text but no link is a rotated guid."""
+    return now - timedelta(days=REPEAT_WINDOW_DAYS)
+
+
+#: A normalized item of a document, with what identifies it (normalize.item_keys).
+Keyed = tuple[Article, ItemKeys]
+
+
+def _new_articles(
+    items: Sequence[Keyed], matches: Sequence[ItemMatch], full_texts: Mapping[str, str]
+) -> tuple[list[Article], dict[str, str]]:
+    """The articles to insert, under their final keys and with any page text, and the
+    content hash of each (by final key)."""
+    fresh: list[Article] = []
+    hashes: dict[str, str] = {}
+    for (article, item), match in zip(items, matches, strict=True):
+        if match.known or match.key in hashes:  # stored already, or twice in this document
+            continue
+        hashes[match.key] = item.content
+        text = full_texts.get(article.identity_key, article.text)
+        fresh.append(replace(article, identity_key=match.key, text=text))
+    return fresh, hashes
+
+
 def _as_candidate(article_id: int, sketch: Sketch) -> Candidate:
     return Candidate(article_id, 0, sketch.signature, sketch.shingles, sketch.anchors)
 
@@ -126,6 +157,7 @@ class _Target:
     feed_id: int | None
     absent_at: datetime | None
     added: list[int]
+    hashes: Mapping[str, str] = field(default_factory=dict)  # identity key → content hash
 
 
 class Pipeline:
@@ -194,7 +226,10 @@ class Pipeline:
         """Fetch every due feed (or every feed) once and process each as it arrives."""
         now = self.clock()
         self.index.prune(now)
-        due = self.store.claim_due(now, self.settings.schedule.lease, everything=everything)
+        rules = self.settings.schedule
+        due = self.store.claim_due(
+            now, rules.lease, everything=everything, slack=schedule.CLOCK_SLACK
+        )
         report = CycleReport()
         loop = asyncio.get_running_loop()
 
@@ -275,16 +310,21 @@ class Pipeline:
         """Parse the feed and pick the pages to fetch; None leaves it all to ``process``."""
         try:
             parsed = parse_feed(result.body, result.headers, result.url)
-            articles = self._normalize(parsed, feed.outlet, feed.url, result.fetched_at)
-            wanted = [a for a in articles if needs_full_text(a)]
-            if wanted:
+            items = self._normalize(parsed, feed.outlet, feed.url, result.fetched_at)
+            chosen = [(a, k) for a, k in items if needs_full_text(a)]
+            wanted: list[Article] = []
+            if chosen:
                 # A read-only look in a short transaction of its own: it is closed before
                 # any page is requested.
+                keys = [k for _, k in chosen]
                 with self.store.batch() as batch:
                     outlet_id = batch.outlet_id(feed.outlet)
-                    keys = [a.identity_key for a in wanted]
-                    known = batch.known_keys(outlet_id, keys) if outlet_id is not None else set()
-                wanted = [a for a in wanted if a.identity_key not in known]
+                    found = (
+                        batch.match_items(outlet_id, keys, since=_repeat_since(result.fetched_at))
+                        if outlet_id is not None
+                        else [ItemMatch(k.key, known=False) for k in keys]
+                    )
+                wanted = [a for (a, _), m in zip(chosen, found, strict=True) if not m.known]
         except Exception:  # a parse error is process()'s to record; a store error too
             log.debug("feed %s: no full text this time", feed.url, exc_info=True)
             return None
@@ -460,40 +500,45 @@ class Pipeline:
         ``full_texts`` (identity key → text extracted from the article's page) replaces the
         text of those articles; their feed summary stays their ``summary``.
         """
-        articles = self._normalize(parsed, outlet, feed_url, now)
-        if full_texts:
-            articles = [
-                replace(a, text=full_texts[a.identity_key]) if a.identity_key in full_texts else a
-                for a in articles
-            ]
+        items = self._normalize(parsed, outlet, feed_url, now)
+        texts = full_texts or {}
         try:
-            new = self._store_batch(outlet, articles, feed_id, absent_at, outcome)
+            new = self._store_batch(outlet, items, feed_id, absent_at, outcome, full_texts=texts)
         except IntegrityError:
             # Another daemon sharing the database stored one of these items after this batch
             # looked for it (two feeds of one outlet carry it). The batch was rolled back;
             # once more, it finds the item known and skips it.
             log.info("%s: an item was stored concurrently; retrying the batch", feed_url)
-            new = self._store_batch(outlet, articles, feed_id, absent_at, outcome)
+            new = self._store_batch(outlet, items, feed_id, absent_at, outcome, full_texts=texts)
         self.metrics.articles.inc(new)
         return new
 
     def _store_batch(
         self,
         outlet: str,
-        articles: Sequence[Article],
+        items: Sequence[Keyed],
         feed_id: int | None,
         absent_at: datetime | None,
         outcome: FeedOutcome | None,
+        *,
+        full_texts: Mapping[str, str] | None = None,
     ) -> int:
+        """Store the articles of one document the outlet does not have yet; returns how many.
+
+        ``items`` carry the feed's own text: identity is decided on what the feed said
+        (normalize.item_keys, Batch.match_items); only then does a page's text from
+        ``full_texts`` (by identity key) replace the text of a new article.
+        """
         added: list[int] = []  # every new article id; clusterable ones are also indexed
+        since = _repeat_since(items[0][0].first_seen_at if items else self.clock())
         try:
             with self.store.batch() as batch:
                 outlet_id = batch.outlet_id(outlet)
                 if outlet_id is None:
                     raise ValueError(f"outlet {outlet!r} is not in the store")
-                known = batch.known_keys(outlet_id, [a.identity_key for a in articles])
-                fresh = [a for a in articles if a.identity_key not in known]
-                target = _Target(batch, outlet_id, feed_id, absent_at, added)
+                matches = batch.match_items(outlet_id, [k for _, k in items], since=since)
+                fresh, hashes = _new_articles(items, matches, full_texts or {})
+                target = _Target(batch, outlet_id, feed_id, absent_at, added, hashes)
                 touched = self._add_articles(target, fresh)
                 for cluster_id in sorted(touched):
                     self._assess(batch, cluster_id)
@@ -507,11 +552,16 @@ class Pipeline:
 
     def _normalize(
         self, parsed: ParsedFeed, outlet: str, feed_url: str, now: datetime
-    ) -> list[Article]:
-        seen: dict[str, Article] = {}
-        for entry in parsed.entries:
-            article = normalize_entry(entry, outlet=outlet, feed_url=feed_url, now=now)
-            seen.setdefault(article.identity_key, article)  # the same item twice in one feed
+    ) -> list[Keyed]:
+        """The document's items as articles with their identity evidence, each keyed by
+        normalize.item_keys (unique within the document; an item listed twice is kept once)."""
+        articles = [
+            normalize_entry(entry, outlet=outlet, feed_url=feed_url, now=now)
+            for entry in parsed.entries
+        ]
+        seen: dict[str, Keyed] = {}
+        for article, keys in zip(articles, item_keys(articles), strict=True):
+            seen.setdefault(keys.key, (replace(article, identity_key=keys.key), keys))
         return list(seen.values())
 
     def _add_articles(self, target: _Target, articles: Sequence[Article]) -> set[int]:
@@ -531,6 +581,7 @@ class Pipeline:
                 fingerprint=fp,
                 credits=credits,
                 absent_at=target.absent_at,
+                content_hash=target.hashes.get(article.identity_key),
             )
             target.added.append(article_id)
             if cluster.is_clusterable(fp, self.settings.dedup):

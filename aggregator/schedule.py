@@ -127,6 +127,11 @@ def state_for(error_count: int, settings: ScheduleSettings) -> FeedState:
     return FeedState.FAILING if error_count >= settings.failing_after else FeedState.OK
 
 
+#: Clocks of daemons sharing a database may disagree by this much; a feed last fetched
+#: further ahead of ``now`` than this was scheduled by a clock that has since gone back.
+CLOCK_SLACK = timedelta(minutes=5)
+
+
 def needs_full_refetch(
     last_full_fetch_at: datetime | None, now: datetime, s: ScheduleSettings
 ) -> bool:

@@ -21,7 +21,7 @@ from benchmarks.results import Section
 if TYPE_CHECKING:
     from benchmarks.corpus import Corpus
 
-NAMES = ("dedup", "accuracy", "memory", "ingest", "profile")
+NAMES = ("dedup", "accuracy", "memory", "ingest", "profile", "fetch")
 DOC = "docs/PERFORMANCE.md"
 
 
@@ -37,10 +37,16 @@ class Plan:
     ingest_repeats: int
     profile: int
     breakdown: int  # articles of the instrumented dedup run
+    fetch_feeds: int  # feeds in the loopback fetch cycle
+    fetch_hosts: int
+    fetch_latency: tuple[float, float]  # seconds, drawn uniformly per feed
+    fetch_repeats: int
 
 
-FULL = Plan(100_000, 2_000, 3, 2_000, 1_000_000, 20_000, 3_000, 2, 20_000, 20_000)
-QUICK = Plan(2_000, 200, 1, 300, 20_000, 1_000, 200, 1, 1_000, 1_000)
+FULL = Plan(
+    100_000, 2_000, 3, 2_000, 1_000_000, 20_000, 3_000, 2, 20_000, 20_000, 2_000, 50, (0.1, 0.5), 1
+)
+QUICK = Plan(2_000, 200, 1, 300, 20_000, 1_000, 200, 1, 1_000, 1_000, 200, 10, (0.02, 0.06), 1)
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -77,6 +83,10 @@ def plan_for(args: argparse.Namespace) -> Plan:
         ingest_repeats=base.ingest_repeats,
         profile=min(base.profile, articles),
         breakdown=min(base.breakdown, articles),
+        fetch_feeds=base.fetch_feeds,
+        fetch_hosts=base.fetch_hosts,
+        fetch_latency=base.fetch_latency,
+        fetch_repeats=base.fetch_repeats,
     )
 
 
@@ -96,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
 
     # Every benchmark (and so every product module) is imported now: the whole run sees one
     # snapshot of the code, even if the working tree changes while it runs.
-    from benchmarks import accuracy, corpus, dedup, ingest, memory, profile  # noqa: F401
+    from benchmarks import accuracy, corpus, dedup, fetch, ingest, memory, profile  # noqa: F401
 
     need_corpus = max(
         plan.articles if {"dedup", "memory", "profile"} & set(only) else 0,
@@ -148,10 +158,18 @@ def main(argv: list[str] | None = None) -> int:
 def _run_one(
     name: str, plan: Plan, built: Corpus | None, log: Callable[[str], None]
 ) -> Section | None:
-    from benchmarks import accuracy, dedup, ingest, memory, profile
+    from benchmarks import accuracy, dedup, fetch, ingest, memory, profile
 
     if name == "accuracy":
         return accuracy.run(plan.pairs, log=log)
+    if name == "fetch":
+        return fetch.run(
+            count=plan.fetch_feeds,
+            hosts=plan.fetch_hosts,
+            latency=plan.fetch_latency,
+            repeats=plan.fetch_repeats,
+            log=log,
+        )
     if built is None:
         return None
     if name == "dedup":

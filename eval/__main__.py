@@ -26,6 +26,7 @@ from aggregator.settings import DedupSettings
 from eval import credits as credit_eval
 from eval import extraction as extraction_eval
 from eval import provenance as provenance_eval
+from eval import robustness as robustness_eval
 from eval.baselines import BASELINE_NUM_PERM, BASELINE_THRESHOLD
 from eval.datasets import LOADERS, QUICK_PLAN, DataMissing, Dataset
 from eval.evaluate import (
@@ -57,6 +58,8 @@ EXTRA: dict[str, Callable[[bool], Section]] = {
     "provenance": provenance_eval.evaluate_provenance,
     # Full-text extraction against gold article bodies, and the summary-only rule.
     "extraction": extraction_eval.evaluate_extraction,
+    # Every feed file of ../shared/eval/feeds through parse, normalize and store: no crash.
+    "robustness": robustness_eval.evaluate_robustness,
 }
 SECTIONS = [*LOADERS, *EXTRA]
 

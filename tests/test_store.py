@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError, StatementError
 
 from aggregator.errors import SchemaOutOfDate
 from aggregator.fingerprint import fingerprint
+from aggregator.normalize import content_hash, item_keys
 from aggregator.settings import DedupSettings
 from aggregator.store import Batch, FeedOutcome, Store
 from aggregator.store import schema as store_schema
@@ -185,6 +186,83 @@ def test_opening_a_database_with_a_newer_schema_says_so(store: Store, database_u
         Store.open(database_url)
 
 
+def test_upgrading_to_0003_fills_the_content_hash_of_stored_articles(database_url: str) -> None:
+    from alembic import command
+
+    old = Store.open(database_url, check_schema=False)
+    try:
+        config = store_schema._config()
+        with old.engine.begin() as conn:
+            config.attributes["connection"] = conn
+            command.upgrade(config, "0002")
+        with old.engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO outlets (id, name, aliases, active, created_at) "
+                    "VALUES (1, 'Politico', '[]', :yes, :now)"
+                ),
+                {"yes": True, "now": NOW},
+            )
+            for n, title in enumerate(["Storm  Warning", "Élysée speaks"]):
+                conn.execute(
+                    text(
+                        "INSERT INTO articles (outlet_id, identity_key, title, summary, text, "
+                        "first_seen_at, credits, shingles, tokens, passages) VALUES "
+                        "(1, :key, :title, '', :text, :now, '[]', 0, 0, '[]')"
+                    ),
+                    {"key": f"guid:{n}", "title": title, "text": f"Body {n}.", "now": NOW},
+                )
+        assert old.upgrade() == ("0002", store_schema.head_revision())
+        with old.engine.connect() as conn:
+            rows = conn.execute(select(ArticleRow.title, ArticleRow.text, ArticleRow.content_hash))
+            hashes = {
+                row.title: (row.content_hash, content_hash(row.title, row.text)) for row in rows
+            }
+    finally:
+        old.close()
+    assert len(hashes) == 2
+    assert all(stored == expected for stored, expected in hashes.values())
+
+
+def test_match_items_finds_known_guids_links_texts_and_keys_new_items(synced: Store) -> None:
+    """Batch.match_items over stored rows (the rules themselves: tests/test_guids.py)."""
+    stored = [
+        replace(
+            article("Politico", "guid:g", title="One", text="first"), url="https://p.example/1"
+        ),
+        replace(
+            article("Politico", "url:https://p.example/2", title="Two", text="second"),
+            guid=None,
+            url="https://p.example/2",
+        ),
+    ]
+    with synced.batch() as batch:
+        for item in stored:
+            insert(batch, item)
+    items = item_keys(
+        [
+            replace(stored[0], guid="g", title="One, edited", text="first, edited"),  # edit
+            replace(stored[0], guid="g", url="https://p.example/3", title="Three", text="third"),
+            replace(stored[1], guid="rotated"),  # a new guid on a known link and text
+            replace(stored[1], guid="fresh", url="https://p.example/4", title="Four", text="x"),
+        ]
+    )
+    with synced.batch() as batch:
+        outlet_id = batch.outlet_id("Politico")
+        assert outlet_id is not None
+        matches = batch.match_items(outlet_id, items, since=NOW - timedelta(days=1))
+        other = batch.outlet_id("AzerNEWS")
+        assert other is not None
+        elsewhere = batch.match_items(other, items, since=NOW - timedelta(days=1))
+    assert [(m.key, m.known) for m in matches] == [
+        ("guid:g", True),
+        ("url:https://p.example/3", False),  # the guid belongs to another article
+        ("guid:rotated", True),
+        ("guid:fresh", False),
+    ]
+    assert not any(m.known for m in elsewhere)  # identity is per outlet
+
+
 # --- datetimes -----------------------------------------------------------------------------
 
 
@@ -334,8 +412,29 @@ def test_claim_everything_ignores_the_schedule_but_not_leases_or_disabled_feeds(
     assert {d.url for d in leased} == {"https://p.example/a.xml", "https://p.example/b.xml"}
     synced.release([ids["https://p.example/b.xml"]])
 
-    everything = synced.claim_due(NOW, LEASE, everything=True)
+    everything = synced.claim_due(NOW + timedelta(hours=1), LEASE, everything=True)
     assert [d.url for d in everything] == ["https://p.example/b.xml"]
+
+
+def test_after_the_clock_goes_back_schedules_and_leases_from_the_future_are_due(
+    synced: Store,
+) -> None:
+    ids = feed_ids(synced)
+    with synced.batch() as batch:  # all fetched at NOW: next due in 30 minutes
+        for feed_id in ids.values():
+            batch.record_fetch(feed_id, outcome())
+    slack = timedelta(minutes=5)
+    yesterday = NOW - timedelta(days=1)  # the wall clock was set back a day
+    assert synced.claim_due(yesterday, LEASE) == []  # without slack: wait a day
+    # another daemon's clock a little behind: not a jump
+    assert synced.claim_due(NOW - timedelta(minutes=4), LEASE, slack=slack) == []
+    claimed = synced.claim_due(yesterday, LEASE, slack=slack)
+    assert sorted(d.id for d in claimed) == sorted(ids.values())
+    # those leases run to yesterday + LEASE: honoured at that clock ...
+    assert synced.claim_due(yesterday, LEASE, everything=True) == []
+    # ... and a lease longer than LEASE was taken before a further jump back: expired
+    back_again = synced.claim_due(yesterday - timedelta(days=1), LEASE, everything=True)
+    assert sorted(d.id for d in back_again) == sorted(ids.values())
 
 
 def test_release_gives_claimed_feeds_back(synced: Store) -> None:

@@ -16,6 +16,15 @@ from sqlalchemy import Connection, delete, func, insert, select, update
 
 from aggregator.fingerprint import signature_array
 from aggregator.index import Sketch
+from aggregator.normalize import (
+    ItemKeys,
+    ItemMatch,
+    StoredItem,
+    content_hash_of,
+    match_by_content,
+    match_by_keys,
+    stored_item,
+)
 from aggregator.placement import Standing
 from aggregator.store.models import ArticleRow, ClusterRow, FeedRow, OutletMemoryRow, OutletRow
 from aggregator.types import (
@@ -79,6 +88,56 @@ class Batch:
             found.update(self.conn.scalars(query))
         return found
 
+    def match_items(
+        self, outlet_id: int, items: Sequence[ItemKeys], *, since: datetime
+    ) -> list[ItemMatch]:
+        """Which of one document's items the outlet already has, and the key of each new one.
+
+        By identity keys first (a stored guid counts only when the stored article agrees
+        with the item), then by content: a new-looking item whose title and text the outlet
+        already stores at the same link (or, without links, since ``since``) is that
+        article under a rotated guid. The rules are normalize.match_by_keys and
+        match_by_content; this method only fetches what they need.
+        """
+        wanted = {key for item in items for key in (item.key, item.guid, item.fallback) if key}
+        known = self.known_keys(outlet_id, sorted(wanted))
+        by_guid = self.stored_items(outlet_id, sorted(k for k in known if k.startswith("guid:")))
+        matches = [match_by_keys(item, known, by_guid) for item in items]
+        unsure = [i for i, match in enumerate(matches) if not match.known]
+        if unsure:
+            same_text = self.items_by_content(outlet_id, {items[i].content for i in unsure})
+            for i in unsure:
+                if match_by_content(items[i], same_text.get(items[i].content, ()), since):
+                    matches[i] = ItemMatch(matches[i].key, known=True)
+        return matches
+
+    def stored_items(self, outlet_id: int, keys: Sequence[str]) -> dict[str, StoredItem]:
+        """The identity facts of this outlet's articles stored under ``keys``."""
+        found: dict[str, StoredItem] = {}
+        for start in range(0, len(keys), 500):
+            query = select(*_ITEM_COLUMNS, ArticleRow.identity_key).where(
+                ArticleRow.outlet_id == outlet_id,
+                ArticleRow.identity_key.in_(keys[start : start + 500]),
+            )
+            for row in self.conn.execute(query):
+                found[row.identity_key] = _stored(row)
+        return found
+
+    def items_by_content(
+        self, outlet_id: int, hashes: Iterable[str]
+    ) -> dict[str, list[StoredItem]]:
+        """This outlet's articles with each of these content hashes."""
+        found: dict[str, list[StoredItem]] = {}
+        ordered = sorted(hashes)
+        for start in range(0, len(ordered), 500):
+            query = select(*_ITEM_COLUMNS).where(
+                ArticleRow.outlet_id == outlet_id,
+                ArticleRow.content_hash.in_(ordered[start : start + 500]),
+            )
+            for row in self.conn.execute(query):
+                found.setdefault(row.content_hash, []).append(_stored(row))
+        return found
+
     def insert_article(
         self,
         *,
@@ -88,12 +147,19 @@ class Batch:
         fingerprint: Fingerprint,
         credits: Sequence[Credit],
         absent_at: datetime | None,
+        content_hash: str | None = None,
     ) -> int:
-        """Store a new article (the caller checked its identity key is new)."""
+        """Store a new article (the caller checked its identity key is new).
+
+        ``content_hash`` is normalize.content_hash of the feed's title and text, which the
+        article's ``text`` no longer is when it came from the article's page; by default,
+        the hash of the article's own title and text.
+        """
         values = {
             "outlet_id": outlet_id,
             "feed_id": feed_id,
             "identity_key": article.identity_key,
+            "content_hash": content_hash or content_hash_of(article),
             "guid": article.guid,
             "url": article.url,
             "canonical_url": article.canonical_url,
@@ -297,6 +363,19 @@ class Batch:
             values["etag"] = outcome.etag
             values["last_modified"] = outcome.last_modified
         self.conn.execute(update(FeedRow).where(FeedRow.id == feed_id).values(**values))
+
+
+_ITEM_COLUMNS = (
+    ArticleRow.id,
+    ArticleRow.url,
+    ArticleRow.title,
+    ArticleRow.content_hash,
+    ArticleRow.first_seen_at,
+)
+
+
+def _stored(row: Any) -> StoredItem:
+    return stored_item(row.id, row.url, row.title, row.content_hash, row.first_seen_at)
 
 
 def _chunks(ids: Sequence[int], size: int = 500) -> Iterator[list[int]]:

@@ -127,11 +127,15 @@ class ArticleRow(Base):
         Index("ix_articles_cluster", "cluster_id"),
         Index("ix_articles_first_seen", "first_seen_at"),
         Index("ix_articles_feed", "feed_id"),
+        # A new guid with the same title and text is found through this (normalize.py).
+        Index("ix_articles_outlet_content", "outlet_id", "content_hash"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     outlet_id: Mapped[int] = mapped_column(ForeignKey("outlets.id", ondelete="CASCADE"))
     feed_id: Mapped[int | None] = mapped_column(ForeignKey("feeds.id", ondelete="SET NULL"))
     identity_key: Mapped[str] = mapped_column(String(600))
+    #: normalize.content_hash of the title and text as the feed carried them (not the page's).
+    content_hash: Mapped[str | None] = mapped_column(String(64))
     guid: Mapped[str | None] = mapped_column(Text)
     url: Mapped[str | None] = mapped_column(Text)
     canonical_url: Mapped[str | None] = mapped_column(Text)

@@ -167,20 +167,34 @@ class Store(Queries):
             )
 
     def claim_due(
-        self, now: datetime, lease: timedelta, *, everything: bool = False
+        self,
+        now: datetime,
+        lease: timedelta,
+        *,
+        everything: bool = False,
+        slack: timedelta | None = None,
     ) -> list[DueFeed]:
         """Claim the feeds that are due (all scheduled feeds with ``everything``).
 
         A claim sets a lease, so another daemon on the same PostgreSQL database skips the
         feed (``FOR UPDATE SKIP LOCKED``) until the fetch is recorded or the lease expires.
+        With ``slack`` (schedule.CLOCK_SLACK), a feed last fetched later than ``now + slack``
+        was scheduled before the wall clock was set back, and is due; so is a feed leased
+        for longer than ``lease`` from now.
         """
+        lease_free = or_(
+            FeedRow.lease_until.is_(None),
+            FeedRow.lease_until < now,
+            FeedRow.lease_until > now + lease,
+        )
         due = and_(
-            FeedRow.origin == "config",
-            FeedRow.state != FeedState.DISABLED.value,
-            or_(FeedRow.lease_until.is_(None), FeedRow.lease_until < now),
+            FeedRow.origin == "config", FeedRow.state != FeedState.DISABLED.value, lease_free
         )
         if not everything:
-            due = and_(due, or_(FeedRow.next_fetch_at.is_(None), FeedRow.next_fetch_at <= now))
+            on_time = or_(FeedRow.next_fetch_at.is_(None), FeedRow.next_fetch_at <= now)
+            if slack is not None:
+                on_time = or_(on_time, FeedRow.last_fetched_at > now + slack)
+            due = and_(due, on_time)
         query = (
             select(FeedRow, OutletRow.name, OutletRow.interval_seconds)
             .join(OutletRow, OutletRow.id == FeedRow.outlet_id)
