@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from aggregator.postings import MERGE_RATIO, PostingTable
+from aggregator.postings import FILTER_BITS_PER_ENTRY, MERGE_RATIO, PostingTable
 
 U32 = np.uint32
 
@@ -139,7 +139,40 @@ def test_an_id_forgotten_and_compacted_can_be_added_again() -> None:
     assert pairs(table, u32(1, 2)) == {(9, 1)}
 
 
-def test_each_entry_takes_eight_bytes() -> None:
+def test_each_entry_takes_eight_bytes_and_under_two_filter_bits_per_filter_step() -> None:
     table = filled(100, 37, keys_modulo=1000)
     assert table.entries == 3700
-    assert table.nbytes == 8 * 3700
+    small = table.nbytes - 8 * 3700  # the key filter, at its minimum size here
+    assert 0 < small <= 8192
+    big = PostingTable()
+    rng = np.random.default_rng(3)
+    for start in range(0, 400_000, 50_000):
+        ids = np.arange(start, start + 50_000, dtype=U32)
+        big.add(ids, rng.integers(0, 2**32, ids.size, dtype=np.uint64).astype(U32))
+    filter_bits = (big.nbytes - 8 * big.entries) * 8
+    assert (
+        FILTER_BITS_PER_ENTRY * big.entries
+        <= filter_bits
+        < 2 * FILTER_BITS_PER_ENTRY * (big.entries)
+    )
+
+
+def test_the_key_filter_never_hides_a_stored_key_and_stops_most_absent_ones() -> None:
+    rng = np.random.default_rng(5)
+    table = PostingTable()
+    stored: list[np.ndarray] = []
+    for start in range(0, 200_000, 20_000):
+        ids = np.arange(start, start + 20_000, dtype=U32)
+        # keys whose low bits agree (as anchors' do) must spread over the filter too
+        keys = (rng.integers(0, 2**28, ids.size, dtype=np.uint64) << np.uint64(4)).astype(U32)
+        table.add(ids, keys)
+        stored.append(keys)
+    every = np.concatenate(stored)
+    sample = every[rng.integers(0, every.size, 5_000)]
+    assert table._may_hold(sample).all()
+    _, which = table.lookup(sample)
+    assert set(which.tolist()) == set(range(sample.size))  # every stored key is found
+    absent = np.setdiff1d(rng.integers(0, 2**32, 20_000, dtype=np.uint64).astype(U32), every)
+    passed = table._may_hold(absent).mean()
+    assert passed < 0.25  # 4–8 bits per entry with one hash: 12–22 % get through
+    assert table.lookup(absent)[0].size == 0
