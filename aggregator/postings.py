@@ -123,9 +123,10 @@ class PostingTable:
         if self._filter.size == 0:
             return np.zeros(keys.size, dtype=bool)
         slots = self._slots(keys)
-        return ((self._filter[slots >> U32(3)] >> (slots & U32(7)).astype(np.uint8)) & 1).astype(
-            bool
-        )
+        byte: npt.NDArray[np.uint8] = self._filter[slots >> U32(3)]
+        shift = (slots & U32(7)).astype(np.uint8)
+        held: npt.NDArray[np.bool_] = ((byte >> shift) & 1).astype(bool)
+        return held
 
     def _mark(self, keys: KeyArray) -> None:
         slots = self._slots(keys)
