@@ -21,8 +21,7 @@ import random
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
-from functools import partial
+from datetime import UTC, datetime
 
 from sqlalchemy.exc import IntegrityError
 
@@ -31,18 +30,14 @@ from aggregator.boilerplate import Boilerplate
 from aggregator.cluster import Candidate, Evidence
 from aggregator.credits import AliasTable, extract_credits
 from aggregator.errors import ParseError
-from aggregator.extract import extract_text, needs_full_text
+from aggregator.extract import needs_full_text
 from aggregator.fetch import Fetcher
 from aggregator.fingerprint import fingerprint_batch, version_of
+from aggregator.fulltext import FullTexts, page_texts
+from aggregator.identity import ItemKeys, ItemMatch, item_keys, repeat_since
 from aggregator.index import Sketch, build_index
 from aggregator.metrics import Metrics
-from aggregator.normalize import (
-    REPEAT_WINDOW_DAYS,
-    ItemKeys,
-    ItemMatch,
-    item_keys,
-    normalize_entry,
-)
+from aggregator.normalize import normalize_entry
 from aggregator.parse import parse_feed
 from aggregator.placement import NewArticle, place_batch
 from aggregator.settings import Settings
@@ -104,14 +99,6 @@ class CycleReport:
 
 
 @dataclass(frozen=True, slots=True)
-class FullTexts:
-    """A feed parsed ahead of its batch, and the text found on its new articles' pages."""
-
-    parsed: ParsedFeed
-    texts: Mapping[str, str] = field(default_factory=dict)  # identity key → page text
-
-
-@dataclass(frozen=True, slots=True)
 class _PagePlan:
     """The new summary-only articles of one fetched feed whose pages are worth a request."""
 
@@ -119,12 +106,7 @@ class _PagePlan:
     articles: Sequence[Article]
 
 
-def _repeat_since(now: datetime) -> datetime:
-    """Since when a new guid with a known title and text but no link is a rotated guid."""
-    return now - timedelta(days=REPEAT_WINDOW_DAYS)
-
-
-#: A normalized item of a document, with what identifies it (normalize.item_keys).
+#: A normalized item of a document, with what identifies it (identity.item_keys).
 Keyed = tuple[Article, ItemKeys]
 
 
@@ -289,14 +271,7 @@ class Pipeline:
         plan = await loop.run_in_executor(self._worker, self._plan_pages, feed, result)
         if plan is None:
             return None
-        pages = (self._page_text(fetcher, a) for a in plan.articles)
-        found = await asyncio.gather(*pages, return_exceptions=True)
-        texts: dict[str, str] = {}
-        for article, text in zip(plan.articles, found, strict=True):
-            if isinstance(text, BaseException):  # a bug, never an I/O problem: one summary kept
-                log.error("full text of %s failed", article.url, exc_info=text)
-            elif text:
-                texts[article.identity_key] = text
+        texts = await page_texts(fetcher, plan.articles, self._extractor, self.metrics)
         if plan.articles:
             log.info(
                 "feed %s: full text for %d of %d new summary-only articles",
@@ -320,7 +295,7 @@ class Pipeline:
                 with self.store.batch() as batch:
                     outlet_id = batch.outlet_id(feed.outlet)
                     found = (
-                        batch.match_items(outlet_id, keys, since=_repeat_since(result.fetched_at))
+                        batch.match_items(outlet_id, keys, since=repeat_since(result.fetched_at))
                         if outlet_id is not None
                         else [ItemMatch(k.key, known=False) for k in keys]
                     )
@@ -337,33 +312,6 @@ class Pipeline:
                 limit,
             )
         return _PagePlan(parsed, wanted[:limit])
-
-    async def _page_text(self, fetcher: Fetcher, article: Article) -> str | None:
-        """The text of ``article``'s page when it is longer than the feed's, else None."""
-        assert article.url is not None  # needs_full_text() promised an http(s) URL
-        page = await fetcher.fetch_page(article.url)
-        if not isinstance(page, Fetched):
-            kind = page.kind.value if isinstance(page, FetchFailure) else "not_modified"
-            why = page.message if isinstance(page, FetchFailure) else "HTTP 304"
-            log.info("full text: keeping the summary of %s: %s", article.url, why)
-            self.metrics.full_text_pages.labels(outcome=kind).inc()
-            return None
-        loop = asyncio.get_running_loop()
-        extract = partial(
-            extract_text, page.body, page.url, content_type=page.headers.get("content-type")
-        )
-        try:
-            text = await loop.run_in_executor(self._extractor, extract)
-        except Exception:  # a bug in extraction must cost one article's text, nothing more
-            log.exception("full text: extracting %s failed; keeping the summary", page.url)
-            self.metrics.full_text_pages.labels(outcome="extract_error").inc()
-            return None
-        if text is None or len(text.split()) <= len(article.text.split()):
-            log.info("full text: no article text on %s beyond the summary", page.url)
-            self.metrics.full_text_pages.labels(outcome="no_text").inc()
-            return None
-        self.metrics.full_text_pages.labels(outcome="extracted").inc()
-        return text
 
     def process(
         self, feed: DueFeed, result: FetchResult, full: FullTexts | None = None
@@ -526,11 +474,11 @@ class Pipeline:
         """Store the articles of one document the outlet does not have yet; returns how many.
 
         ``items`` carry the feed's own text: identity is decided on what the feed said
-        (normalize.item_keys, Batch.match_items); only then does a page's text from
+        (identity.item_keys, Batch.match_items); only then does a page's text from
         ``full_texts`` (by identity key) replace the text of a new article.
         """
         added: list[int] = []  # every new article id; clusterable ones are also indexed
-        since = _repeat_since(items[0][0].first_seen_at if items else self.clock())
+        since = repeat_since(items[0][0].first_seen_at if items else self.clock())
         try:
             with self.store.batch() as batch:
                 outlet_id = batch.outlet_id(outlet)
@@ -554,7 +502,7 @@ class Pipeline:
         self, parsed: ParsedFeed, outlet: str, feed_url: str, now: datetime
     ) -> list[Keyed]:
         """The document's items as articles with their identity evidence, each keyed by
-        normalize.item_keys (unique within the document; an item listed twice is kept once)."""
+        identity.item_keys (unique within the document; an item listed twice is kept once)."""
         articles = [
             normalize_entry(entry, outlet=outlet, feed_url=feed_url, now=now)
             for entry in parsed.entries

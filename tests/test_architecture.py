@@ -12,6 +12,7 @@ PURE_MODULES = (
     "aggregator.parse",
     "aggregator.extract",
     "aggregator.normalize",
+    "aggregator.identity",
     "aggregator.fingerprint",
     "aggregator.cluster",
     "aggregator.credits",

@@ -3,7 +3,7 @@ identity"): missing, duplicate, reused and rotating guids never duplicate or los
 
 Each scenario runs the real pipeline (a real Fetcher against a loopback server) on a real
 SQLite file and on the real PostgreSQL, refetching the feed the way a daemon would. The rule
-itself is normalize.item_keys / match_by_keys / match_by_content, described in
+itself is identity.item_keys / match_by_keys / match_by_content, described in
 docs/design-notes.md ("Article identity").
 """
 
@@ -18,16 +18,16 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from aggregator.normalize import (
+from aggregator.identity import (
     REPEAT_WINDOW_DAYS,
     ItemKeys,
     StoredItem,
-    content_hash,
     item_keys,
     match_by_content,
     match_by_keys,
     stored_item,
 )
+from aggregator.normalize import content_hash
 from aggregator.pipeline import Pipeline
 from aggregator.settings import Settings
 from aggregator.store import Store

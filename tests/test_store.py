@@ -20,7 +20,8 @@ from sqlalchemy.exc import IntegrityError, StatementError
 
 from aggregator.errors import SchemaOutOfDate
 from aggregator.fingerprint import fingerprint
-from aggregator.normalize import content_hash, item_keys
+from aggregator.identity import item_keys
+from aggregator.normalize import content_hash
 from aggregator.settings import DedupSettings
 from aggregator.store import Batch, FeedOutcome, Store
 from aggregator.store import schema as store_schema

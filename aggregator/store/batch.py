@@ -15,16 +15,16 @@ from typing import Any
 from sqlalchemy import Connection, delete, func, insert, select, update
 
 from aggregator.fingerprint import signature_array
-from aggregator.index import Sketch
-from aggregator.normalize import (
+from aggregator.identity import (
     ItemKeys,
     ItemMatch,
     StoredItem,
-    content_hash_of,
     match_by_content,
     match_by_keys,
     stored_item,
 )
+from aggregator.index import Sketch
+from aggregator.normalize import content_hash_of
 from aggregator.placement import Standing
 from aggregator.store.models import ArticleRow, ClusterRow, FeedRow, OutletMemoryRow, OutletRow
 from aggregator.types import (
@@ -96,7 +96,7 @@ class Batch:
         By identity keys first (a stored guid counts only when the stored article agrees
         with the item), then by content: a new-looking item whose title and text the outlet
         already stores at the same link (or, without links, since ``since``) is that
-        article under a rotated guid. The rules are normalize.match_by_keys and
+        article under a rotated guid. The rules are identity.match_by_keys and
         match_by_content; this method only fetches what they need.
         """
         wanted = {key for item in items for key in (item.key, item.guid, item.fallback) if key}

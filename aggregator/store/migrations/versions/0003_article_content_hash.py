@@ -5,7 +5,7 @@ Revises: 0002
 Create Date: 2026-11-27
 
 A feed that gives an item a new guid on every fetch is recognised by the item's canonical
-link and content hash (normalize.match_by_content). Existing rows get the hash of their
+link and content hash (identity.match_by_content). Existing rows get the hash of their
 stored title and text; for an article whose text came from its page (full text) that is not
 the feed's text, so such an item, if its feed rotates guids, is stored once more after the
 upgrade and recognised from then on.
