@@ -126,6 +126,10 @@ def _new_articles(
     return fresh, hashes
 
 
+def _no_similarity(a: int, b: int) -> Similarity | None:
+    return None
+
+
 def _as_candidate(article_id: int, sketch: Sketch) -> Candidate:
     return Candidate(article_id, 0, sketch.signature, sketch.shingles, sketch.anchors)
 
@@ -573,6 +577,9 @@ class Pipeline:
         if not members:
             return
         ids = [m.article_id for m in members]
+        if len(ids) == 1:  # most clusters: a story one outlet told, nothing to compare
+            batch.apply_state(cluster_id, provenance.assess_cluster(members, _no_similarity))
+            return
         sketches = self.index.sketches(ids)
         sketches.update(batch.sketches([i for i in ids if i not in sketches]))
         passages = batch.passages(ids)
