@@ -193,19 +193,30 @@ class _Signatures:
         self.anchors = np.empty(0, dtype=np.int32)
         self.seen = np.empty(0, dtype=np.float64)
 
-    def append(
-        self, article_id: int, signature: SignatureArray, counts: tuple[int, int], seen: float
+    def extend(
+        self,
+        ids: npt.NDArray[np.int64],
+        signatures: npt.NDArray[np.uint16],
+        shingles: npt.NDArray[np.int32],
+        anchors: npt.NDArray[np.int32],
+        seen: npt.NDArray[np.float64],
     ) -> None:
-        if self.rows == self.ids.size:
-            self._grow(max(_GROW_ROWS, self.rows // 4))
-        if self.rows and article_id < self.ids[self.rows - 1]:
+        """Append rows (ids need not ascend: rows_of then keeps a sort order)."""
+        count = ids.size
+        if count == 0:
+            return
+        if self.rows + count > self.ids.size:
+            self._grow(max(_GROW_ROWS, self.rows // 4, self.rows + count - self.ids.size))
+        if (self.rows and ids[0] < self.ids[self.rows - 1]) or bool(np.any(np.diff(ids) < 0)):
             self.in_order = False
         self._order = None
-        self.matrix[self.rows] = signature
-        self.ids[self.rows] = article_id
-        self.shingles[self.rows], self.anchors[self.rows] = counts
-        self.seen[self.rows] = seen
-        self.rows += 1
+        end = self.rows + count
+        self.matrix[self.rows : end] = signatures
+        self.ids[self.rows : end] = ids
+        self.shingles[self.rows : end] = shingles
+        self.anchors[self.rows : end] = anchors
+        self.seen[self.rows : end] = seen
+        self.rows = end
 
     def _grow(self, extra: int) -> None:
         self.matrix = np.concatenate((self.matrix, np.zeros((extra, self.width), np.uint16)))
@@ -296,10 +307,13 @@ class MemoryIndex:
         id_array = np.asarray(ids, dtype=U32)
         for table, kind_keys in zip(self._tables, keys.kinds, strict=True):
             table.add(id_array[kind_keys.owner], kind_keys.keys)
-        stamps = _stamps(seen_at, len(ids))
-        for i, (article_id, fp) in enumerate(zip(ids, fps, strict=True)):
-            counts = (fp.shingles, len(fp.anchors) // 4)
-            self._signatures.append(article_id, keys.signatures[i], counts, stamps[i])
+        self._signatures.extend(
+            id_array.astype(np.int64),
+            keys.signatures,
+            np.fromiter((fp.shingles for fp in fps), np.int32, len(fps)),
+            np.fromiter((len(fp.anchors) // 4 for fp in fps), np.int32, len(fps)),
+            np.asarray(_stamps(seen_at, len(ids)), dtype=np.float64),
+        )
 
     def discard(self, article_id: int) -> None:
         """Take back an article whose transaction did not commit (no-op if not indexed).
