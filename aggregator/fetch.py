@@ -168,8 +168,11 @@ class Fetcher:
         self._hosts = _HostSlots(settings.per_host_connections)
         self._feed = _Budget(settings.total_timeout, settings.max_body_bytes, FEED_ACCEPT)
         self._page = _Budget(settings.page_total_timeout, settings.max_page_bytes, PAGE_ACCEPT)
+        # Idle connections are kept for up to twice the fetches in flight, so a cycle over
+        # many hosts can come back to one (docs/design-notes.md, "Connection reuse").
         transport = transport or GuardedTransport(
-            allow_private=settings.allow_private_networks, max_connections=settings.concurrency
+            allow_private=settings.allow_private_networks,
+            max_connections=2 * settings.concurrency,
         )
         self._client = httpx.AsyncClient(
             transport=transport,
@@ -265,12 +268,15 @@ class Fetcher:
             head = {name.lower(): value for name, value in response.headers.items()}
             location = head.get("location", "").strip()
             if status in REDIRECT_STATUSES and location:
+                await _drain(response)
                 return _Redirect(urldefrag(urljoin(url, location)).url)
             if status == 304:
+                await _drain(response)
                 return NotModified(
                     url=url, headers=head, fetched_at=attempt.fetched_at, elapsed=attempt.elapsed
                 )
             if not 200 <= status < 300:
+                await _drain(response)
                 return _status_failure(attempt, url, status, head)
             body = await _read_body(response, url, budget.max_bytes)
         if not body.strip():
@@ -300,6 +306,31 @@ class Fetcher:
         if isinstance(exc, httpx.ConnectError):  # GuardedBackend's own messages say it best
             return ErrorKind.NETWORK_ERROR, f"{url}: {str(exc) or innermost_message(exc)}"
         return ErrorKind.NETWORK_ERROR, f"{url}: connection failed: {innermost_message(exc)}"
+
+
+#: The body of a 304, a redirect or an error answer is read and dropped up to this many
+#: bytes (as sent, not decoded), so the connection can carry the next request; a longer
+#: one is not worth the wait, and the connection is closed instead.
+DRAIN_LIMIT = 64 * 1024
+#: ... and for at most this long.
+DRAIN_SECONDS = 1.0
+
+
+async def _drain(response: httpx.Response) -> None:
+    """Read and drop an unwanted body, so that httpx can reuse the connection.
+
+    A response left unread is closed with its connection: with most feeds answering 304,
+    every fetch would otherwise open a new connection to the host.
+    """
+    seen = 0
+    try:
+        async with asyncio.timeout(DRAIN_SECONDS):
+            async for chunk in response.aiter_raw():
+                seen += len(chunk)
+                if seen > DRAIN_LIMIT:
+                    return
+    except (TimeoutError, httpx.HTTPError, httpx.StreamError, OSError):
+        return  # the answer is already known; this connection is just not reused
 
 
 def _host_key(url: str) -> str:

@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import functools
+import http.server
 import ipaddress
 import shutil
 import socket
+import threading
 import tracemalloc
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -29,6 +31,7 @@ from aggregator.types import (
     NotModified,
 )
 from tests.loopback import (
+    Exchange,
     Gauge,
     LoopbackServer,
     conditional,
@@ -608,3 +611,77 @@ def test_https_through_the_guard_verifies_the_host_name_not_the_ip(tmp_path: Pat
         result = fetch(f"https://feeds.test:{server.port}/feed", transport=transport)
     assert isinstance(result, Fetched)
     assert result.body == FEED
+
+
+class _KeepAlive(http.server.BaseHTTPRequestHandler):
+    """HTTP/1.1 with keep-alive: a 304 for matching validators, a redirect, a 404, a feed."""
+
+    protocol_version = "HTTP/1.1"
+    connections: list[int]  # set per server: one entry per TCP connection accepted
+
+    def setup(self) -> None:
+        super().setup()
+        self.connections.append(1)
+
+    def do_GET(self) -> None:
+        if self.path == "/moved":
+            self._answer(301, b"moved, see /feed", [("Location", "/feed")])
+        elif self.path == "/missing":
+            self._answer(404, b"no such feed here " * 20)
+        elif self.headers.get("If-None-Match") == '"v1"':
+            self._answer(304, b"")
+        else:
+            self._answer(200, FEED, [("ETag", '"v1"')])
+
+    def _answer(self, status: int, body: bytes, headers: Sequence[tuple[str, str]] = ()) -> None:
+        self.send_response(status)
+        for name, value in headers:
+            self.send_header(name, value)
+        if status != 304:
+            self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if status != 304:
+            self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def test_304s_redirects_and_errors_leave_the_connection_open_for_the_next_request() -> None:
+    connections: list[int] = []
+    handler = type("Handler", (_KeepAlive,), {"connections": connections})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+
+        async def main() -> list[FetchResult]:
+            async with Fetcher(settings(), clock=lambda: NOW) as fetcher:
+                results = []
+                for _ in range(4):  # one after the other: each may reuse the last connection
+                    request = FetchRequest(base + "/feed", etag='"v1"')
+                    results.append(await fetcher.fetch_feed(request))
+                results.append(await fetcher.fetch_feed(FetchRequest(base + "/moved")))
+                results.append(await fetcher.fetch_feed(FetchRequest(base + "/missing")))
+                return results
+
+        results = asyncio.run(main())
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert [type(r) for r in results] == [NotModified] * 4 + [Fetched, FetchFailure]
+    assert len(connections) == 1  # six requests, one connection
+
+
+def test_an_error_answer_whose_body_never_ends_is_reported_as_that_error() -> None:
+    def endless_404(exchange: Exchange) -> None:
+        exchange.send_head(404, {"Content-Length": "100000000"})
+        while exchange.pause(0.05):
+            exchange.send(b"x" * 10)
+
+    with LoopbackServer() as server:
+        server.route("/feed.xml", endless_404)
+        result = fetch(server.url("/feed.xml"), total_timeout=3.0)
+    assert isinstance(result, FetchFailure)
+    assert result.kind is ErrorKind.HTTP_4XX  # not a timeout: the drain gives up first
