@@ -19,6 +19,10 @@ feedparser options, chosen on purpose:
   internal entities whose value is plain text, so external entities and DTDs are never loaded
   and entity expansion cannot explode; it also switches off the SAX parser's
   ``feature_external_ges``. ``tests/test_parse.py`` pins this behaviour.
+* A character reference to a surrogate ("&#xD800;") or past U+10FFFF makes feedparser's
+  fallback parser fail on the whole document, so such references are rewritten first: a
+  high and a low surrogate written one after the other (how some systems write an emoji)
+  become the character they encode; any other is dropped.
 """
 
 from __future__ import annotations
@@ -67,6 +71,14 @@ _URI_LIKE_RE = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:\S*\Z")
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
+# A numeric character reference, decimal or hexadecimal (the ";" is optional in HTML).
+_CHAR_REF = rb"&#(?:[xX]0*([0-9a-fA-F]+)|0*([0-9]+));?"
+_CHAR_REF_RE = re.compile(_CHAR_REF)
+_CHAR_REF_PAIR_RE = re.compile(_CHAR_REF + _CHAR_REF)
+_HIGH_SURROGATES = range(0xD800, 0xDC00)
+_LOW_SURROGATES = range(0xDC00, 0xE000)
+_MAX_CODE_POINT = 0x10FFFF
+
 
 def parse_feed(body: bytes, headers: Mapping[str, str], url: str) -> ParsedFeed:
     """Parse a feed body fetched from ``url`` (``headers`` with lower-case names).
@@ -95,13 +107,44 @@ def _base_url(headers: Mapping[str, str], url: str) -> str:
     return url
 
 
+def _referenced(hexadecimal: bytes | None, decimal: bytes | None) -> int:
+    """The code point a reference names (anything past U+10FFFF for overlong digits)."""
+    if hexadecimal:
+        return int(hexadecimal, 16) if len(hexadecimal) <= 8 else _MAX_CODE_POINT + 1
+    digits = decimal or b"0"
+    return int(digits) if len(digits) <= 10 else _MAX_CODE_POINT + 1
+
+
+def _join_surrogate_pair(match: re.Match[bytes]) -> bytes:
+    high, low = _referenced(match[1], match[2]), _referenced(match[3], match[4])
+    if high in _HIGH_SURROGATES and low in _LOW_SURROGATES:
+        code = 0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00)
+        return b"&#x%X;" % code
+    return match[0]
+
+
+def _drop_impossible(match: re.Match[bytes]) -> bytes:
+    value = _referenced(match[1], match[2])
+    impossible = value > _MAX_CODE_POINT or 0xD800 <= value <= 0xDFFF
+    return b"" if impossible else match[0]
+
+
+def without_impossible_references(body: bytes) -> bytes:
+    """``body`` with character references to surrogates or past U+10FFFF rewritten: a
+    surrogate pair becomes the character it encodes, anything else is dropped."""
+    if b"&#" not in body:
+        return body
+    body = _CHAR_REF_PAIR_RE.sub(_join_surrogate_pair, body)
+    return _CHAR_REF_RE.sub(_drop_impossible, body)
+
+
 def _run_feedparser(body: bytes, headers: Mapping[str, str], url: str) -> Any:
     response_headers = {name.lower(): value for name, value in headers.items()}
     response_headers.setdefault("content-type", DEFAULT_XML_CONTENT_TYPE)
     response_headers.pop("content-location", None)  # see the module docstring
     try:
         return feedparser.parse(
-            io.BytesIO(body),
+            io.BytesIO(without_impossible_references(body)),
             response_headers=response_headers,
             resolve_relative_uris=False,
             sanitize_html=False,

@@ -477,7 +477,7 @@ def test_security_headers_on_every_response(client: TestClient, path: str) -> No
     csp = headers["content-security-policy"]
     for directive in (
         "default-src 'none'",
-        "img-src 'self' data:",
+        "img-src 'self';",
         "base-uri 'none'",
         "frame-ancestors 'none'",
     ):

@@ -492,3 +492,29 @@ def test_manifest_feed_yields_its_item_count(row: dict[str, str]) -> None:
         return
     assert len(feed.entries) == int(row["items"])
     assert feed.format.startswith(FORMAT_PREFIX[row["format"]])
+
+
+@pytest.mark.parametrize(
+    ("reference", "expected"),
+    [
+        ("&#xD83D;&#xDE00;", "A \U0001f600 B"),  # an emoji written as a surrogate pair
+        ("&#55357;&#56832;", "A \U0001f600 B"),
+        ("&#xD800;", "A B"),
+        ("&#57343;", "A B"),
+        ("&#xDE00;&#xD83D;", "A B"),  # low before high: no pair, both dropped
+        ("&#x110000;", "A B"),
+        ("&#99999999999;", "A B"),
+        ("&#" + "9" * 5000 + ";", "A B"),
+        ("&#x1F600;", "A \U0001f600 B"),  # a plain reference is left to the parser
+    ],
+)
+def test_references_to_surrogates_cost_that_character_not_the_feed(
+    reference: str, expected: str
+) -> None:
+    body = (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>'
+        f"<item><title>A {reference} B</title><guid>g1</guid></item>"
+        "<item><title>Second</title><guid>g2</guid></item></channel></rss>"
+    ).encode()
+    feed = parse_feed(body, {}, URL)
+    assert [e.title for e in feed.entries] == [expected, "Second"]

@@ -26,7 +26,7 @@ from aggregator.outputs.style import STYLE_HASH
 FEED_MAX_AGE = 60
 
 CONTENT_SECURITY_POLICY = (
-    f"default-src 'none'; style-src {STYLE_HASH}; img-src 'self' data:; "
+    f"default-src 'none'; style-src {STYLE_HASH}; img-src 'self'; "
     "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
 SECURITY_HEADERS = {

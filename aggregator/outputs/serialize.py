@@ -4,12 +4,14 @@ The CLI's ``--json``, ``export`` and the HTTP API all call these functions, so a
 named, ordered and formatted in exactly one place. Values are plain JSON types: timestamps
 are ISO-8601 UTC strings ending in "Z", enums are their string values. The text is passed
 through unchanged (an export must be faithful); renderers that embed it clean it themselves.
+Links are the exception: every URL field is http(s) or null (``safe_url``), whatever a row
+written by hand or by an older version holds, because API clients follow them.
 """
 
 from __future__ import annotations
 
 from aggregator.explain import Explanation
-from aggregator.outputs.safety import iso_z
+from aggregator.outputs.safety import iso_z, safe_url
 from aggregator.types import (
     ArticleView,
     ClusterView,
@@ -28,10 +30,10 @@ def article_to_dict(a: ArticleView) -> dict[str, object]:
     return {
         "id": a.id,
         "outlet": a.outlet,
-        "feed_url": a.feed_url,
+        "feed_url": safe_url(a.feed_url),
         "guid": a.guid,
-        "url": a.url,
-        "canonical_url": a.canonical_url,
+        "url": safe_url(a.url),
+        "canonical_url": safe_url(a.canonical_url),
         "title": a.title,
         "published_at": iso_z(a.published_at),
         "first_seen_at": iso_z(a.first_seen_at),
@@ -50,7 +52,7 @@ def first_reporter_to_dict(f: FirstReporter) -> dict[str, object]:
     return {
         "outlet": f.outlet,
         "article_id": f.article_id,
-        "url": f.url,
+        "url": safe_url(f.url),
         "at": iso_z(f.at),
         "basis": f.basis.value,
     }
