@@ -70,6 +70,7 @@ HTML_SNIFF_BYTES = 1024  # how far into a rejected body we look for an HTML page
 _URI_LIKE_RE = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:\S*\Z")
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_EMAIL_AND_NAME_RE = re.compile(r"\s*[^\s@()]+@[^\s@()]+\s*\((?P<name>[^()]+)\)\s*\Z")
 
 # A numeric character reference, decimal or hexadecimal (the ";" is optional in HTML).
 _CHAR_REF = rb"&#(?:[xX]0*([0-9a-fA-F]+)|0*([0-9]+));?"
@@ -284,7 +285,11 @@ def _when(value: Any) -> datetime | None:
 
 
 def _author(entry: Any) -> str | None:
-    name = _get(_get(entry, "author_detail"), "name") or _get(entry, "author")
+    raw = _get(entry, "author")
+    # RSS's "email (Name)": read here, as feedparser cuts domains with a long last label
+    # ("jane@news.example (Jane Doe)" gives it the name "ple (Jane Doe").
+    written = _EMAIL_AND_NAME_RE.match(raw) if isinstance(raw, str) else None
+    name = written["name"] if written else _get(_get(entry, "author_detail"), "name") or raw
     if not isinstance(name, str):
         return None
     return plain_line(name) or None

@@ -518,3 +518,21 @@ def test_references_to_surrogates_cost_that_character_not_the_feed(
     ).encode()
     feed = parse_feed(body, {}, URL)
     assert [e.title for e in feed.entries] == [expected, "Second"]
+
+
+@pytest.mark.parametrize(
+    ("written", "expected"),
+    [
+        ("jane@news.example (Jane Doe)", "Jane Doe"),  # a long last label
+        ("jane@bbc.co.uk (Jane Doe)", "Jane Doe"),
+        ("Jane Doe", "Jane Doe"),
+        ("Jane Doe (Reuters)", "Jane Doe (Reuters)"),  # not an address: kept as written
+    ],
+)
+def test_rss_author_email_and_name_gives_the_name(written: str, expected: str) -> None:
+    body = (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>'
+        f"<item><title>x</title><author>{written}</author><guid>g</guid></item>"
+        "</channel></rss>"
+    ).encode()
+    assert parse_feed(body, {}, URL).entries[0].author == expected
