@@ -21,6 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
+from itertools import pairwise
 from typing import Protocol
 
 import numpy as np
@@ -142,6 +143,32 @@ class Hits:
         return int(self.ids.size)
 
 
+#: Candidate proposals before they are counted: (text in the batch, candidate id, kind).
+Found = tuple[IndexArray, npt.NDArray[np.int64], IndexArray]
+
+
+@dataclass(frozen=True, slots=True)
+class FlatHits:
+    """The Hits of a whole batch in flat arrays, ordered by text, then candidate id."""
+
+    doc: IndexArray
+    ids: npt.NDArray[np.uint32]
+    bands: npt.NDArray[np.intp]
+    anchors: npt.NDArray[np.intp]
+    passages: npt.NDArray[np.intp]
+    docs: int  # texts in the batch
+
+    def split(self) -> list[Hits]:
+        """One Hits per text of the batch."""
+        bounds = np.searchsorted(self.doc, np.arange(self.docs + 1)).tolist()
+        return [
+            Hits(self.ids[a:b], self.bands[a:b], self.anchors[a:b], self.passages[a:b])
+            if b > a
+            else _NO_HITS
+            for a, b in pairwise(bounds)
+        ]
+
+
 class StoryIndex(Protocol):
     """What the clustering needs from an index (in memory, or shared through Redis).
 
@@ -151,6 +178,7 @@ class StoryIndex(Protocol):
     """
 
     def keys(self, fps: Sequence[Fingerprint]) -> BatchKeys: ...
+    def query_found(self, fps: Sequence[Fingerprint], keys: BatchKeys) -> list[Found]: ...
     def query_many(
         self, fps: Sequence[Fingerprint], keys: BatchKeys | None = None
     ) -> list[Hits]: ...
@@ -280,13 +308,16 @@ class MemoryIndex:
 
     def query_many(self, fps: Sequence[Fingerprint], keys: BatchKeys | None = None) -> list[Hits]:
         """For each fingerprint, the indexed articles sharing a band, anchor or passage."""
-        keys = keys or self.keys(fps)
-        found = []
+        return count_hits(self.query_found(fps, keys or self.keys(fps)), len(fps))
+
+    def query_found(self, fps: Sequence[Fingerprint], keys: BatchKeys) -> list[Found]:
+        """query_many's proposals before they are counted per text and candidate."""
+        found: list[Found] = []
         for kind, (table, kind_keys) in enumerate(zip(self._tables, keys.kinds, strict=True)):
             cap = MAX_ANCHOR_FREQUENCY if kind == ANCHORS else None
             ids, which = table.lookup(kind_keys.keys, cap=cap)
             found.append((kind_keys.owner[which], ids.astype(np.int64), np.full(ids.size, kind)))
-        return count_hits(found, len(fps))
+        return found
 
     def add_many(
         self,
@@ -391,6 +422,7 @@ class MemoryIndex:
 
 
 BANDS, ANCHORS, PASSAGES = 0, 1, 2
+_NO_HITS = Hits.empty()
 
 
 def _stamps(seen_at: datetime | Sequence[datetime], count: int) -> list[float]:
@@ -399,12 +431,16 @@ def _stamps(seen_at: datetime | Sequence[datetime], count: int) -> list[float]:
     return [moment.timestamp() for moment in seen_at]
 
 
-def count_hits(
-    found: Sequence[tuple[IndexArray, npt.NDArray[np.int64], IndexArray]], docs: int
-) -> list[Hits]:
+def count_hits(found: Sequence[Found], docs: int) -> list[Hits]:
     """Group (text, candidate id, kind) triples into one Hits per text."""
+    return count_flat(found, docs).split()
+
+
+def count_flat(found: Sequence[Found], docs: int) -> FlatHits:
+    """Count (text, candidate id, kind) triples per text and candidate, for the whole batch."""
+    none = np.empty(0, dtype=np.intp)
     if not found or all(part[1].size == 0 for part in found):
-        return [Hits.empty() for _ in range(docs)]
+        return FlatHits(none, np.empty(0, dtype=U32), none, none, none, docs)
     owner = np.concatenate([f[0] for f in found])
     ids = np.concatenate([f[1] for f in found])
     kind = np.concatenate([f[2] for f in found])
@@ -415,20 +451,16 @@ def count_hits(
     first = np.concatenate(([True], pair[1:] != pair[:-1]))
     unique = pair[first]
     group = np.cumsum(first) - 1
-    counts = np.zeros((unique.size, 3), dtype=np.intp)
-    np.add.at(counts, (group, (codes & 3).astype(np.intp)), 1)
-    unique_owner = (unique >> 32).astype(np.intp)
-    unique_ids = (unique & 0xFFFFFFFF).astype(U32)  # ids are < 2**32
-    bounds = np.searchsorted(unique_owner, np.arange(docs + 1))
-    return [
-        Hits(
-            unique_ids[bounds[d] : bounds[d + 1]],
-            counts[bounds[d] : bounds[d + 1], BANDS],
-            counts[bounds[d] : bounds[d + 1], ANCHORS],
-            counts[bounds[d] : bounds[d + 1], PASSAGES],
-        )
-        for d in range(docs)
-    ]
+    counts = np.zeros((3, unique.size), dtype=np.intp)
+    np.add.at(counts, ((codes & 3).astype(np.intp), group), 1)
+    return FlatHits(
+        (unique >> 32).astype(np.intp),
+        (unique & 0xFFFFFFFF).astype(U32),  # ids are < 2**32
+        counts[BANDS],
+        counts[ANCHORS],
+        counts[PASSAGES],
+        docs,
+    )
 
 
 def within_batch(keys: BatchKeys, ids: Sequence[int]) -> list[Hits]:
@@ -438,14 +470,19 @@ def within_batch(keys: BatchKeys, ids: Sequence[int]) -> list[Hits]:
     every key, each text is paired with the texts before it that carry the same key, all
     pairs generated at once from the sorted keys.
     """
-    found = []
+    return count_hits(within_batch_found(keys, ids), len(ids))
+
+
+def within_batch_found(keys: BatchKeys, ids: Sequence[int]) -> list[Found]:
+    """within_batch's proposals before they are counted per text and candidate."""
+    found: list[Found] = []
     id_array = np.asarray(ids, dtype=np.int64)
     for kind, kind_keys in enumerate(keys.kinds):
         later, earlier = _pairs_sharing_keys(
             kind_keys, cap=MAX_ANCHOR_FREQUENCY if kind == ANCHORS else None
         )
         found.append((later, id_array[earlier], np.full(later.size, kind)))
-    return count_hits(found, len(ids))
+    return found
 
 
 def _pairs_sharing_keys(kind_keys: _KindKeys, *, cap: int | None) -> tuple[IndexArray, IndexArray]:
@@ -473,22 +510,6 @@ def _pairs_sharing_keys(kind_keys: _KindKeys, *, cap: int | None) -> tuple[Index
     later, earlier = owner[later_pos], owner[earlier_pos]
     distinct = later != earlier
     return later[distinct], earlier[distinct]
-
-
-def merge_hits(a: Hits, b: Hits) -> Hits:
-    """Hits from the index and from the batch together (disjoint id sets)."""
-    if len(b) == 0:
-        return a
-    if len(a) == 0:
-        return b
-    ids = np.concatenate((a.ids, b.ids))
-    order = np.argsort(ids)
-    return Hits(
-        ids[order],
-        np.concatenate((a.bands, b.bands))[order],
-        np.concatenate((a.anchors, b.anchors))[order],
-        np.concatenate((a.passages, b.passages))[order],
-    )
 
 
 def build_index(

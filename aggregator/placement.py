@@ -8,7 +8,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from itertools import pairwise
 from typing import Protocol
 
 import numpy as np
@@ -16,7 +15,15 @@ import numpy.typing as npt
 
 from aggregator import cluster
 from aggregator.cluster import Candidate, Evidence
-from aggregator.index import BatchKeys, Hits, Sketch, StoryIndex, merge_hits, within_batch
+from aggregator.index import (
+    BatchKeys,
+    FlatHits,
+    Hits,
+    Sketch,
+    StoryIndex,
+    count_flat,
+    within_batch_found,
+)
 from aggregator.types import Assignment, Credit, Fingerprint
 
 #: A candidate proposed by anchors alone must share at least this many of them.
@@ -76,11 +83,9 @@ def place_batch(
     fps = [item.fingerprint for item in items]
     keys = index.keys(fps)
     ids = [item.article_id for item in items]
-    prior = index.query_many(fps, keys)
-    local = within_batch(keys, ids)
-    hits = _worth_verifying(
-        items, keys, [merge_hits(p, q) for p, q in zip(prior, local, strict=True)], index, directory
-    )
+    # candidates from the index and from earlier articles of the batch, counted together
+    found = count_flat([*index.query_found(fps, keys), *within_batch_found(keys, ids)], len(fps))
+    hits = _worth_verifying(items, keys, found, index, directory)
     pending: dict[int, Sketch] = {}
     for i, item in enumerate(items):
         new = Candidate.of(item.article_id, item.fingerprint, outlet=item.outlet)
@@ -97,20 +102,16 @@ def place_batch(
 def _worth_verifying(
     items: Sequence[NewArticle],
     keys: BatchKeys,
-    hits: Sequence[Hits],
+    hits: FlatHits,
     index: StoryIndex,
     directory: Directory,
 ) -> list[Hits]:
     """Each article's hits that could pass some rule of the verifier, judged for the
     whole batch in one vectorized pass (most hits are stock phrases and end here)."""
-    sizes = [len(h) for h in hits]
-    if sum(sizes) == 0:
-        return list(hits)
-    doc = np.repeat(np.arange(len(items)), sizes)
-    ids = np.concatenate([h.ids for h in hits]).astype(np.int64)
-    bands = np.concatenate([h.bands for h in hits])
-    anchors = np.concatenate([h.anchors for h in hits])
-    passages = np.concatenate([h.passages for h in hits])
+    if hits.ids.size == 0:
+        return hits.split()
+    doc, ids = hits.doc, hits.ids.astype(np.int64)
+    bands, anchors, passages = hits.bands, hits.anchors, hits.passages
     credited = np.array([bool(item.credits) for item in items])[doc]
     strong = (bands > 0) | (passages > 0) | (anchors >= MIN_SHARED_ANCHORS)
     strong |= credited & (anchors > 0)
@@ -126,13 +127,10 @@ def _worth_verifying(
         | (containment >= cluster.CREDITED_MIN_CONTAINMENT)
     )
     keep &= strong & found.present
-    bounds = np.searchsorted(doc[keep], np.arange(len(items) + 1)).tolist()
-    kept_ids = ids[keep].astype(np.uint32)
-    kept_bands, kept_anchors, kept_passages = bands[keep], anchors[keep], passages[keep]
-    return [
-        Hits(kept_ids[a:b], kept_bands[a:b], kept_anchors[a:b], kept_passages[a:b])
-        for a, b in pairwise(bounds)
-    ]
+    kept = FlatHits(
+        doc[keep], hits.ids[keep], bands[keep], anchors[keep], passages[keep], len(items)
+    )
+    return kept.split()
 
 
 def _batch_sketches(

@@ -26,6 +26,7 @@ from aggregator.index import (
     ANCHORS,
     MAX_ANCHOR_FREQUENCY,
     BatchKeys,
+    Found,
     Hits,
     Sketch,
     band_layout,
@@ -67,7 +68,9 @@ class RedisIndex:
         return BatchKeys.of(fps, self.bands, self.rows)
 
     def query_many(self, fps: Sequence[Fingerprint], keys: BatchKeys | None = None) -> list[Hits]:
-        keys = keys or self.keys(fps)
+        return count_hits(self.query_found(fps, keys or self.keys(fps)), len(fps))
+
+    def query_found(self, fps: Sequence[Fingerprint], keys: BatchKeys) -> list[Found]:
         cutoff = (self.clock() - self.window).timestamp()
         pipe = self.client.pipeline(transaction=False)
         layout: list[tuple[int, np.ndarray[Any, Any]]] = []
@@ -76,7 +79,7 @@ class RedisIndex:
                 pipe.zrangebyscore(self._key(kind, key), cutoff, "+inf")
             layout.append((kind, kind_keys.owner))
         replies = iter(pipe.execute())
-        found = []
+        found: list[Found] = []
         for kind, owner in layout:
             docs: list[int] = []
             ids: list[int] = []
@@ -89,7 +92,7 @@ class RedisIndex:
             found.append(
                 (np.asarray(docs, np.intp), np.asarray(ids, np.int64), np.full(len(ids), kind))
             )
-        return count_hits(found, len(fps))
+        return found
 
     def add_many(
         self,

@@ -19,7 +19,6 @@ from aggregator.index import (
     band_keys,
     band_layout,
     build_index,
-    merge_hits,
     within_batch,
 )
 from aggregator.redisindex import RedisIndex
@@ -210,16 +209,6 @@ def test_within_batch_ignores_anchors_shared_by_too_many_texts() -> None:
     many = fps(*(t.around(phrase, 200, 200) for _ in range(MAX_ANCHOR_FREQUENCY + 2)))
     hits = within_batch(MemoryIndex(SETTINGS).keys(many), list(range(100, 152)))
     assert all(h.anchors.sum() == 0 for h in hits)
-
-
-def test_merge_hits_joins_index_and_batch_candidates_in_id_order() -> None:
-    a = Hits(np.array([3, 9], np.uint32), np.array([1, 0]), np.array([0, 5]), np.array([0, 1]))
-    b = Hits(np.array([5], np.uint32), np.array([2]), np.array([3]), np.array([0]))
-    merged = merge_hits(a, b)
-    assert hit_map(merged) == {3: (1, 0, 0), 5: (2, 3, 0), 9: (0, 5, 1)}
-    assert merged.ids.tolist() == [3, 5, 9]
-    assert merge_hits(a, Hits.empty()) is a
-    assert merge_hits(Hits.empty(), b) is b
 
 
 def test_batch_keys_hold_every_kind_for_every_text() -> None:
