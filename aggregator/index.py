@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
-from itertools import pairwise
+from itertools import chain, pairwise
 from typing import Protocol
 
 import numpy as np
@@ -62,7 +62,7 @@ def band_keys(signatures: npt.NDArray[np.uint16], bands: int, rows: int) -> KeyA
     return (mix(acc) >> U64(32)).astype(U32)
 
 
-def passage_keys(passages: tuple[int, ...]) -> KeyArray:
+def passage_keys(passages: Sequence[int] | npt.NDArray[np.int64]) -> KeyArray:
     """32-bit keys of the passage hashes."""
     return (np.asarray(passages, dtype=np.int64).view(U64) >> U64(32)).astype(U32)
 
@@ -92,24 +92,19 @@ class BatchKeys:
             else np.empty((0, 0), np.uint16)
         )
         band = band_keys(signatures, bands, rows) if fps else np.empty((0, bands), U32)
-        anchors = [anchor_array(fp.anchors) for fp in fps]
+        docs = np.arange(len(fps))
+        anchors = _KindKeys(
+            anchor_array(b"".join(fp.anchors for fp in fps)),
+            np.repeat(docs, [len(fp.anchors) // 4 for fp in fps]),
+        )
         # passage hashes are distinct per text; their 32-bit keys collide with p ≈ 2**-32
-        passages = [passage_keys(fp.passages) for fp in fps]
+        counts = [len(fp.passages) for fp in fps]
+        every = np.fromiter(chain.from_iterable(fp.passages for fp in fps), np.int64, sum(counts))
+        passages = _KindKeys(passage_keys(every), np.repeat(docs, counts))
         return cls(
-            (
-                _KindKeys(band.ravel(), np.repeat(np.arange(len(fps)), bands)),
-                _concat(anchors),
-                _concat(passages),
-            ),
+            (_KindKeys(band.ravel(), np.repeat(docs, bands)), anchors, passages),
             signatures,
         )
-
-
-def _concat(parts: list[KeyArray]) -> _KindKeys:
-    if not parts:
-        return _KindKeys(np.empty(0, U32), np.empty(0, np.intp))
-    owner = np.repeat(np.arange(len(parts)), [p.size for p in parts])
-    return _KindKeys(np.concatenate(parts).astype(U32), owner)
 
 
 @dataclass(frozen=True, slots=True)

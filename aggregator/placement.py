@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import pairwise
 from typing import Protocol
 
 import numpy as np
@@ -85,16 +86,23 @@ def place_batch(
     ids = [item.article_id for item in items]
     # candidates from the index and from earlier articles of the batch, counted together
     found = count_flat([*index.query_found(fps, keys), *within_batch_found(keys, ids)], len(fps))
-    hits = _worth_verifying(items, keys, found, index, directory)
+    hits, sketches = _worth_verifying(items, keys, found, index, directory)
     pending: dict[int, Sketch] = {}
     for i, item in enumerate(items):
         new = Candidate.of(item.article_id, item.fingerprint, outlet=item.outlet)
         if len(hits[i]) == 0:  # the usual case, decided for the whole batch at once
             settle(item, Assignment(cluster_id=None))
         else:
-            settle(
-                item, place(new, hits[i], index, directory, credits=item.credits, pending=pending)
+            decided = place(
+                new,
+                hits[i],
+                index,
+                directory,
+                credits=item.credits,
+                pending=pending,
+                plausible=sketches[i],
             )
+            settle(item, decided)
         pending[item.article_id] = Sketch(new.signature, new.shingles, new.anchors)
     index.add_many(ids, fps, seen_at, keys)
 
@@ -105,11 +113,12 @@ def _worth_verifying(
     hits: FlatHits,
     index: StoryIndex,
     directory: Directory,
-) -> list[Hits]:
+) -> tuple[list[Hits], list[_Found | None]]:
     """Each article's hits that could pass some rule of the verifier, judged for the
-    whole batch in one vectorized pass (most hits are stock phrases and end here)."""
+    whole batch in one vectorized pass (most hits are stock phrases and end here), and
+    the sketches of those candidates, row for row."""
     if hits.ids.size == 0:
-        return hits.split()
+        return hits.split(), [None] * len(items)
     doc, ids = hits.doc, hits.ids.astype(np.int64)
     bands, anchors, passages = hits.bands, hits.anchors, hits.passages
     credited = np.array([bool(item.credits) for item in items])[doc]
@@ -130,7 +139,12 @@ def _worth_verifying(
     kept = FlatHits(
         doc[keep], hits.ids[keep], bands[keep], anchors[keep], passages[keep], len(items)
     )
-    return kept.split()
+    bounds = np.searchsorted(kept.doc, np.arange(len(items) + 1)).tolist()
+    rows = np.flatnonzero(keep)
+    sketches: list[_Found | None] = [
+        found.rows(rows[a:b]) if b > a else None for a, b in pairwise(bounds)
+    ]
+    return kept.split(), sketches
 
 
 def _batch_sketches(
@@ -181,24 +195,36 @@ def place(
     *,
     credits: Sequence[Credit] = (),
     pending: Mapping[int, Sketch] | None = None,
+    plausible: _Found | None = None,
 ) -> Assignment:
     """The cluster a new article joins (``cluster_id`` None: it opens its own).
 
     ``pending`` holds sketches of articles placed but not yet indexed (the same batch).
+    ``plausible``: the sketches of ``hits``, row for row, when the batch's plausibility
+    pass (``_worth_verifying``) already kept only hits that could pass the verifier.
     """
     if len(hits) == 0:
         return Assignment(cluster_id=None)
     credited = bool(credits)
-    strong = _strong(hits, credited=credited)
-    if not strong.any():
-        return Assignment(cluster_id=None)
     pending = pending or {}
     width = new.signature.size
-    found = _sketch_arrays(hits.ids[strong].astype(np.int64), width, index, directory, pending)
-    plausible = _plausible(new, found, hits.anchors[strong], hits.passages[strong], credited)
-    if not plausible:
+    if plausible is not None:
+        found = plausible
+        candidates_found = [
+            (int(found.ids[k]), k, int(hits.anchors[k]), int(hits.passages[k]))
+            for k in range(found.ids.size)
+        ]
+    else:
+        strong = _strong(hits, credited=credited)
+        if not strong.any():
+            return Assignment(cluster_id=None)
+        found = _sketch_arrays(hits.ids[strong].astype(np.int64), width, index, directory, pending)
+        candidates_found = _plausible(
+            new, found, hits.anchors[strong], hits.passages[strong], credited
+        )
+    if not candidates_found:
         return Assignment(cluster_id=None)
-    sketches = {i: found.sketch(k) for i, k, _, _ in plausible}
+    sketches = {i: found.sketch(k) for i, k, _, _ in candidates_found}
     standings = directory.standings(list(sketches))
     reps = directory.representatives({s.cluster_id for s in standings.values()})
     missing_reps = np.asarray(sorted(set(reps.values()) - set(sketches)), dtype=np.int64)
@@ -209,7 +235,7 @@ def place(
         )
     candidates = [
         (_candidate(i, standings[i], sketches[i]), Evidence(a, p))
-        for i, _, a, p in plausible
+        for i, _, a, p in candidates_found
         if i in standings
     ]
     rep_standings = directory.standings(sorted(set(reps.values()) - set(standings)))
@@ -241,6 +267,15 @@ class _Found:
 
     def sketch(self, k: int) -> Sketch:
         return Sketch(self.signatures[k], int(self.shingles[k]), int(self.anchors[k]))
+
+    def rows(self, which: npt.NDArray[np.intp]) -> _Found:
+        return _Found(
+            self.ids[which],
+            self.present[which],
+            self.signatures[which],
+            self.shingles[which],
+            self.anchors[which],
+        )
 
 
 def _sketch_arrays(
