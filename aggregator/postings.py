@@ -10,9 +10,9 @@ Ids are removed lazily: ``forget`` marks an id (it left the time window, or its 
 rolled back); lookups skip it at once, and merges or ``compact`` drop it for good.
 
 Most keys of a new article are in no run (its bands and passages are new unless it is a
-copy), yet each would cost a binary search per run in a large array. A one-hash bit filter
-over every stored key (4–8 bits per entry, so 12–22 % of absent keys get through) answers
-"certainly absent" for most of them first.
+copy), yet each would cost a binary search per run in a large array. A two-hash bit filter
+over every stored key (4–8 bits per entry, two bits per key, so 5–16 % of absent keys get
+through) answers "certainly absent" for most of them first.
 """
 
 from __future__ import annotations
@@ -34,7 +34,9 @@ MERGE_RATIO = 4
 #: The key filter has at least this many bits per entry (and fewer than twice as many).
 FILTER_BITS_PER_ENTRY = 4
 _MIN_FILTER_BITS = 1 << 16
-_GOLDEN = np.uint32(0x9E3779B1)  # Fibonacci hashing: spreads keys whose low bits agree
+#: Multiplicative hashes of the filter (two bits per key): they spread keys whose low bits
+#: agree (anchors are chosen by their low bits).
+_MULTIPLIERS = (np.uint32(0x9E3779B1), np.uint32(0x85EBCA77))
 
 
 @dataclass(slots=True)
@@ -115,23 +117,26 @@ class PostingTable:
 
     # --- the key filter ---------------------------------------------------------------
 
-    def _slots(self, keys: KeyArray) -> npt.NDArray[np.uint32]:
-        return (keys.astype(U32, copy=False) * _GOLDEN) >> U32(self._filter_shift)
+    def _slots(self, keys: KeyArray) -> list[npt.NDArray[np.uint32]]:
+        """The filter bit of each key under each of the filter's hashes."""
+        keys = keys.astype(U32, copy=False)
+        shift = U32(self._filter_shift)
+        return [(keys * multiplier) >> shift for multiplier in _MULTIPLIERS]
 
     def _may_hold(self, keys: KeyArray) -> npt.NDArray[np.bool_]:
         """False where no run holds the key; True where one may."""
         if self._filter.size == 0:
             return np.zeros(keys.size, dtype=bool)
-        slots = self._slots(keys)
-        byte: npt.NDArray[np.uint8] = self._filter[slots >> U32(3)]
-        shift = (slots & U32(7)).astype(np.uint8)
-        held: npt.NDArray[np.bool_] = ((byte >> shift) & 1).astype(bool)
+        held = np.ones(keys.size, dtype=bool)
+        for slots in self._slots(keys):
+            byte = self._filter[slots >> U32(3)]
+            held &= ((byte >> (slots & U32(7)).astype(np.uint8)) & 1).astype(bool)
         return held
 
     def _mark(self, keys: KeyArray) -> None:
-        slots = self._slots(keys)
-        bits = np.left_shift(np.uint8(1), (slots & U32(7)).astype(np.uint8))
-        np.bitwise_or.at(self._filter, slots >> U32(3), bits)
+        for slots in self._slots(keys):
+            bits = np.left_shift(np.uint8(1), (slots & U32(7)).astype(np.uint8))
+            np.bitwise_or.at(self._filter, slots >> U32(3), bits)
 
     def _rebuild_filter(self) -> None:
         """A filter sized for the entries now held (forgotten keys drop out too)."""
@@ -143,7 +148,8 @@ class PostingTable:
         self._filter_shift = 32 - (bits.bit_length() - 1)
         present = np.zeros(bits, dtype=bool)
         for run in self._runs:
-            present[self._slots(run.keys)] = True
+            for slots in self._slots(run.keys):
+                present[slots] = True
         self._filter = np.packbits(present, bitorder="little")
 
     def _live(self, ids: KeyArray) -> npt.NDArray[np.bool_]:
