@@ -5,7 +5,7 @@ by the in-memory engine of the evaluation and the benchmarks (the directory is a
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import pairwise
@@ -87,12 +87,16 @@ def place_batch(
     # candidates from the index and from earlier articles of the batch, counted together
     found = count_flat([*index.query_found(fps, keys), *within_batch_found(keys, ids)], len(fps))
     hits, sketches = _worth_verifying(items, keys, found, index, directory)
-    pending: dict[int, Sketch] = {}
+    pending = _Placed(items, keys)
     for i, item in enumerate(items):
-        new = Candidate.of(item.article_id, item.fingerprint, outlet=item.outlet)
         if len(hits[i]) == 0:  # the usual case, decided for the whole batch at once
             settle(item, Assignment(cluster_id=None))
         else:
+            fp = item.fingerprint
+            anchors = len(fp.anchors) // 4
+            new = Candidate(
+                item.article_id, 0, keys.signatures[i], fp.shingles, anchors, item.outlet
+            )
             decided = place(
                 new,
                 hits[i],
@@ -103,8 +107,31 @@ def place_batch(
                 plausible=sketches[i],
             )
             settle(item, decided)
-        pending[item.article_id] = Sketch(new.signature, new.shingles, new.anchors)
+        pending.count = i + 1
     index.add_many(ids, fps, seen_at, keys)
+
+
+class _Placed(Mapping[int, Sketch]):
+    """Sketches of the batch's articles placed so far (not indexed yet), made on demand."""
+
+    def __init__(self, items: Sequence[NewArticle], keys: BatchKeys) -> None:
+        self._position = {item.article_id: k for k, item in enumerate(items)}
+        self._items = items
+        self._signatures = keys.signatures
+        self.count = 0  # items[:count] are placed
+
+    def __getitem__(self, article_id: int) -> Sketch:
+        k = self._position.get(article_id, self.count)
+        if k >= self.count:
+            raise KeyError(article_id)
+        fp = self._items[k].fingerprint
+        return Sketch(self._signatures[k], fp.shingles, len(fp.anchors) // 4)
+
+    def __iter__(self) -> Iterator[int]:
+        return (item.article_id for item in self._items[: self.count])
+
+    def __len__(self) -> int:
+        return self.count
 
 
 def _worth_verifying(
