@@ -4,7 +4,7 @@ The CLI's ``--json``, ``export`` and the HTTP API all call these functions, so a
 named, ordered and formatted in exactly one place. Values are plain JSON types: timestamps
 are ISO-8601 UTC strings ending in "Z", enums are their string values. The text is passed
 through unchanged (an export must be faithful); renderers that embed it clean it themselves.
-Links are the exception: every URL field is http(s) or null (``safe_url``), whatever a row
+Links are the exception: every article link is http(s) or null (``safe_url``), whatever a row
 written by hand or by an older version holds, because API clients follow them.
 """
 
@@ -30,7 +30,7 @@ def article_to_dict(a: ArticleView) -> dict[str, object]:
     return {
         "id": a.id,
         "outlet": a.outlet,
-        "feed_url": safe_url(a.feed_url),
+        "feed_url": a.feed_url,  # a configured feed, or the file:// URI of `ingest`
         "guid": a.guid,
         "url": safe_url(a.url),
         "canonical_url": safe_url(a.canonical_url),
