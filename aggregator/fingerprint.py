@@ -105,13 +105,16 @@ def _fingerprint_chunk(
     signatures = _signatures(shingles, owner, docs, settings.num_perm, tables)
     anchors = _anchors(shingles, owner, docs, tables)
     passages = _passages(chunk, cuts, paragraph, tables)
-    counts = np.bincount(owner, minlength=docs)
+    counts = np.bincount(owner, minlength=docs).tolist()
+    tokens = np.diff(chunk.bounds).tolist()
     version = version_of(settings)
+    raw = signatures.astype("<u2").tobytes()
+    width = 2 * settings.num_perm
     return [
         Fingerprint(
-            signature=signatures[d].astype("<u2").tobytes(),
-            shingles=int(counts[d]),
-            tokens=int(chunk.bounds[d + 1] - chunk.bounds[d]),
+            signature=raw[d * width : (d + 1) * width],
+            shingles=counts[d],
+            tokens=tokens[d],
             passages=passages[d],
             version=version,
             anchors=anchors[d],

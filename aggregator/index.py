@@ -483,7 +483,9 @@ def within_batch_found(keys: BatchKeys, ids: Sequence[int]) -> list[Found]:
 def _pairs_sharing_keys(kind_keys: _KindKeys, *, cap: int | None) -> tuple[IndexArray, IndexArray]:
     """(later text, earlier text) for every two texts that carry one key (texts of keys
     carried by more than ``cap`` texts are left out)."""
-    order = np.lexsort((kind_keys.owner, kind_keys.keys))
+    # by key, then text: one sort of a 64-bit code (equal codes are equal pairs)
+    code = (kind_keys.keys.astype(U64) << U64(32)) | kind_keys.owner.astype(U64)
+    order = np.argsort(code)
     keys, owner = kind_keys.keys[order], kind_keys.owner[order]
     if keys.size < 2:
         empty = np.empty(0, dtype=np.intp)

@@ -77,7 +77,7 @@ class PostingTable:
         keeps them in cache.
         """
         maybe = np.flatnonzero(self._may_hold(keys))
-        order = maybe[np.argsort(keys[maybe], kind="stable")]
+        order = maybe[np.argsort(keys[maybe])]
         sorted_keys = keys[order]
         spans = []
         total = np.zeros(order.size, dtype=np.intp)
@@ -180,7 +180,8 @@ class PostingTable:
         live = self._live(ids)
         if not live.all():
             keys, ids = keys[live], ids[live]
-        order = np.argsort(keys, kind="stable")
+        # by key, then id: one sort of a 64-bit code
+        order = np.argsort((keys.astype(np.uint64) << np.uint64(32)) | ids.astype(np.uint64))
         return _Run(keys[order], ids[order])
 
     def compact(self) -> None:

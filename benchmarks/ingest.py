@@ -123,9 +123,14 @@ def instrument(clock: StageClock) -> None:
     clock.patch(Batch, "known_keys", "store: known-item lookups")
     clock.patch(p, "place_batch", "placement glue")
     clock.patch(MemoryIndex, "keys", "index query (keys, postings, within batch)")
-    clock.patch(MemoryIndex, "query_many", "index query (keys, postings, within batch)")
-    clock.patch(placement_module, "within_batch", "index query (keys, postings, within batch)")
+    clock.patch(MemoryIndex, "query_found", "index query (keys, postings, within batch)")
+    clock.patch(
+        placement_module, "within_batch_found", "index query (keys, postings, within batch)"
+    )
+    clock.patch(placement_module, "count_flat", "index query (keys, postings, within batch)")
+    clock.patch(placement_module, "_worth_verifying", "verify (place, decide)")
     clock.patch(placement_module, "place", "verify (place, decide)")
+    clock.patch(Batch, "match_items", "store: known-item lookups")
     clock.patch(Batch, "standings", "store: placement reads (standings, sketches)")
     clock.patch(Batch, "representatives", "store: placement reads (standings, sketches)")
     clock.patch(Batch, "sketches", "store: placement reads (standings, sketches)")
