@@ -32,10 +32,11 @@ import struct
 import subprocess
 import threading
 import zlib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 #: Seconds a connection may sit idle before the server gives up on it.
 IO_TIMEOUT = 5.0
@@ -380,3 +381,33 @@ def self_signed_tls(directory: Path, hostname: str) -> tuple[ssl.SSLContext, ssl
     server.load_cert_chain(cert, key)
     client = ssl.create_default_context(cafile=str(cert))
     return server, client
+
+
+@contextlib.contextmanager
+def serve_app(app: Any, *, timeout: float = 10.0) -> Iterator[str]:
+    """Serve an ASGI ``app`` with real uvicorn on a free loopback port; yields its base URL.
+
+    On exit the server is told to stop and its thread must end (checked).
+    """
+    import uvicorn  # the product's dependency; imported here so plain loopback tests skip it
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))  # the kernel picks a free port: no race with other tests
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(app, log_config=None, log_level="warning", lifespan="off", ws="none")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        for _ in range(int(timeout * 100)):
+            if server.started:
+                break
+            threading.Event().wait(0.01)
+        assert server.started, "uvicorn did not start"
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=timeout)
+        sock.close()
+    assert not thread.is_alive(), "uvicorn did not stop"

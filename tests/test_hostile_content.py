@@ -32,8 +32,6 @@ import contextlib
 import json
 import random
 import re
-import socket
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -46,7 +44,6 @@ from urllib.parse import urlsplit
 import feedparser
 import httpx
 import pytest
-import uvicorn
 from defusedxml import ElementTree
 from sqlalchemy import select, update
 
@@ -58,7 +55,7 @@ from aggregator.settings import FetchSettings, HttpSettings, Settings
 from aggregator.store import Store
 from aggregator.store.models import ArticleRow, Base, ClusterRow
 from aggregator.types import OutletConfig
-from tests.loopback import LoopbackServer, respond
+from tests.loopback import LoopbackServer, respond, serve_app
 
 START = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 FETCH = FetchSettings(
@@ -799,26 +796,8 @@ def snapshot(store: Store) -> dict[str, Any]:
 def serving(store: Store) -> Iterator[httpx.Client]:
     """The real app on the store, under uvicorn on a loopback port (as the daemon serves it)."""
     app = create_app(store, settings=HttpSettings(), channel=CHANNEL, clock=lambda: START)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_config=None, log_level="warning", lifespan="off", ws="none")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    try:
-        for _ in range(1000):
-            if server.started:
-                break
-            threading.Event().wait(0.01)
-        assert server.started, "uvicorn did not start"
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
-            yield client
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
-    assert not thread.is_alive()
+    with serve_app(app) as base_url, httpx.Client(base_url=base_url, timeout=10) as client:
+        yield client
 
 
 def collect(store: Store) -> dict[str, httpx.Response]:

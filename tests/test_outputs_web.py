@@ -10,8 +10,6 @@ import base64
 import hashlib
 import json
 import re
-import socket
-import threading
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
@@ -23,7 +21,6 @@ import feedparser
 import httpx
 import prometheus_client
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from starlette.exceptions import StarletteDeprecationWarning
 
@@ -34,6 +31,7 @@ from aggregator.outputs.serialize import cluster_to_dict
 from aggregator.outputs.web import create_app
 from aggregator.settings import HttpSettings
 from aggregator.types import ArticleView, ClusterView, FeedState, FeedStatusView
+from tests.loopback import serve_app
 from tests.viewfactory import all_clusters, hostile_cluster, politico_cluster, without_members
 
 with warnings.catch_warnings():
@@ -705,31 +703,12 @@ def test_dense_coverage_draws_every_member(client: TestClient, reader: InMemoryR
 
 
 def test_real_uvicorn_serves_the_feed_and_the_page(app: FastAPI) -> None:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))  # the kernel picks a free port; no race with other tests
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_config=None, log_level="warning", lifespan="off", ws="none")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    try:
-        for _ in range(500):
-            if server.started:
-                break
-            threading.Event().wait(0.01)
-        assert server.started, "uvicorn did not start"
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
-            feed = http.get("/feed.xml")
-            page = http.get("/")
-        assert feed.status_code == 200
-        assert feed.headers["content-type"] == "application/rss+xml; charset=utf-8"
-        assert len(feedparser.parse(feed.content).entries) == len(all_clusters())
-        assert page.status_code == 200
-        assert page.headers["x-content-type-options"] == "nosniff"
-        assert "<svg" in page.text and "<script" not in page.text
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
-    assert not thread.is_alive()
+    with serve_app(app) as base_url, httpx.Client(base_url=base_url, timeout=10) as http:
+        feed = http.get("/feed.xml")
+        page = http.get("/")
+    assert feed.status_code == 200
+    assert feed.headers["content-type"] == "application/rss+xml; charset=utf-8"
+    assert len(feedparser.parse(feed.content).entries) == len(all_clusters())
+    assert page.status_code == 200
+    assert page.headers["x-content-type-options"] == "nosniff"
+    assert "<svg" in page.text and "<script" not in page.text
