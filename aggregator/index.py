@@ -338,7 +338,7 @@ class MemoryIndex:
             keys.signatures,
             np.fromiter((fp.shingles for fp in fps), np.int32, len(fps)),
             np.fromiter((len(fp.anchors) // 4 for fp in fps), np.int32, len(fps)),
-            np.asarray(_stamps(seen_at, len(ids)), dtype=np.float64),
+            np.asarray(stamps(seen_at, len(ids)), dtype=np.float64),
         )
 
     def discard(self, article_id: int) -> None:
@@ -420,7 +420,8 @@ BANDS, ANCHORS, PASSAGES = 0, 1, 2
 _NO_HITS = Hits.empty()
 
 
-def _stamps(seen_at: datetime | Sequence[datetime], count: int) -> list[float]:
+def stamps(seen_at: datetime | Sequence[datetime], count: int) -> list[float]:
+    """POSIX times of ``count`` arrivals: one time for all, or one per article."""
     if isinstance(seen_at, datetime):
         return [seen_at.timestamp()] * count
     return [moment.timestamp() for moment in seen_at]

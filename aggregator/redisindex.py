@@ -31,6 +31,7 @@ from aggregator.index import (
     Sketch,
     band_layout,
     count_hits,
+    stamps,
 )
 from aggregator.settings import DedupSettings
 from aggregator.types import Fingerprint
@@ -104,11 +105,7 @@ class RedisIndex:
         if not fps:
             return
         keys = keys or self.keys(fps)
-        stamps = (
-            [seen_at.timestamp()] * len(ids)
-            if isinstance(seen_at, datetime)
-            else [s.timestamp() for s in seen_at]
-        )
+        arrivals = stamps(seen_at, len(ids))
         cutoff = (self.clock() - self.window).timestamp()
         expiry = int((self.window + _EXPIRY_MARGIN).total_seconds())
         pipe = self.client.pipeline(transaction=False)
@@ -116,7 +113,7 @@ class RedisIndex:
         for kind, kind_keys in enumerate(keys.kinds):
             for key, doc in zip(kind_keys.keys.tolist(), kind_keys.owner.tolist(), strict=True):
                 name = self._key(kind, key)
-                pipe.zadd(name, {str(ids[doc]): stamps[doc]})
+                pipe.zadd(name, {str(ids[doc]): arrivals[doc]})
                 pipe.zremrangebyscore(name, "-inf", f"({cutoff}")
                 pipe.expire(name, expiry)
                 written[ids[doc]].append(name)
