@@ -495,14 +495,19 @@ def opml_export(app: Context, output: Path | None) -> None:
 
     with user_errors():
         body = export_opml(app.outlets)
-        if output is None:
-            sys.stdout.buffer.write(body)
-            sys.stdout.flush()
-            return
-        try:
-            output.write_bytes(body)
-        except OSError as exc:
-            raise AggregatorError(f"cannot write {output}: {exc.strerror}") from None
+        _write_bytes(body, output)
+
+
+def _write_bytes(body: bytes, output: Path | None) -> None:
+    """Write ``body`` to ``output``, or to standard output without one."""
+    if output is None:
+        sys.stdout.buffer.write(body)
+        sys.stdout.flush()
+        return
+    try:
+        output.write_bytes(body)
+    except OSError as exc:
+        raise AggregatorError(f"cannot write {output}: {exc.strerror}") from None
 
 
 @cli.group()
@@ -581,14 +586,7 @@ def feed(app: Context, fmt: str, output: Path | None, limit: int | None, min_siz
             ),
             feeds_out.default_channel(app.settings.http, fmt),
         )
-        if output is None:
-            sys.stdout.buffer.write(body)
-            sys.stdout.flush()
-            return
-        try:
-            output.write_bytes(body)
-        except OSError as exc:
-            raise AggregatorError(f"cannot write {output}: {exc.strerror}") from None
+        _write_bytes(body, output)
 
 
 @cli.group()
