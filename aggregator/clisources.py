@@ -135,7 +135,7 @@ def outlets_add(  # noqa: PLR0917 - one parameter per option, as click passes th
 
 
 def _check_interval(interval: str | None) -> None:
-    from aggregator.config import parse_duration
+    from aggregator.configfile import parse_duration
 
     if interval is None:
         return

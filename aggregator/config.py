@@ -14,21 +14,19 @@ import dataclasses
 import difflib
 import math
 import os
-import re
-import tomllib
 import typing
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from datetime import timedelta
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
+from aggregator.configfile import TomlFile, parse_duration, unknown_name
 from aggregator.errors import ConfigError
 from aggregator.settings import Settings
 from aggregator.types import OutletConfig
 
-__all__ = ["load_outlets", "load_settings", "parse_duration"]
+__all__ = ["load_outlets", "load_settings"]
 
 DEFAULT_SETTINGS_FILE = Path("config/aggregator.toml")
 ENV_PREFIX = "AGGREGATOR_"
@@ -41,154 +39,6 @@ ENV_SHORTCUTS = {
 }
 #: Variables the test suite owns (DESIGN.md §6); never settings, never errors.
 ENV_TEST_PREFIX = "AGGREGATOR_TEST_"
-
-# --- durations -----------------------------------------------------------------------------
-
-_UNIT_SECONDS = {"w": 604_800, "d": 86_400, "h": 3_600, "m": 60, "s": 1}
-_DURATION_PART = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([wdhms])")
-_DURATION_HELP = "use seconds or units w, d, h, m, s such as 90s, 30m, 2h, 14d, 1h30m"
-
-
-def parse_duration(text: str | int | float) -> timedelta:
-    """Parse ``"90s"``, ``"30m"``, ``"2h"``, ``"14d"``, ``"1h30m"`` or a number of seconds.
-
-    Units (w, d, h, m, s) go from largest to smallest, each at most once. Raises
-    ValueError with a message that quotes the input and says what is accepted.
-    """
-    if isinstance(text, bool) or not isinstance(text, str | int | float):
-        raise ValueError(f"invalid duration {text!r}: {_DURATION_HELP}")
-    if not isinstance(text, str):  # repr() keeps a float's shortest exact decimal form
-        return _seconds(Decimal(repr(text) if isinstance(text, float) else text), text)
-    cleaned = text.strip().lower()
-    try:
-        number = Decimal(cleaned) if cleaned else None
-    except InvalidOperation:
-        return _seconds(_parse_units(text, cleaned), text)
-    if number is None:
-        raise ValueError(f"invalid duration {text!r}: {_DURATION_HELP}")
-    return _seconds(number, text)
-
-
-def _parse_units(original: str, text: str) -> Decimal:
-    total, position, previous = Decimal(0), 0, math.inf
-    while position < len(text):
-        match = _DURATION_PART.match(text, position)
-        if match is None:
-            raise ValueError(f"invalid duration {original!r}: {_DURATION_HELP}")
-        number, unit = match.groups()
-        # "30m1h" or "5m5m" is more likely a typo than intent.
-        if _UNIT_SECONDS[unit] >= previous:
-            problem = "units go from largest to smallest, each once"
-            raise ValueError(f"invalid duration {original!r}: {problem}")
-        previous = _UNIT_SECONDS[unit]
-        total += Decimal(number) * _UNIT_SECONDS[unit]
-        position = match.end()
-    return total
-
-
-def _seconds(value: Decimal, original: object) -> timedelta:
-    problem = None
-    if not value.is_finite():
-        problem = "must be a finite number"
-    elif value < 0:
-        problem = "must not be negative"
-    else:
-        try:
-            return timedelta(microseconds=int((value * 1_000_000).to_integral_value()))
-        except OverflowError:
-            problem = "too large"
-    raise ValueError(f"invalid duration {original!r}: {problem}")
-
-
-# --- locating lines in a TOML file ---------------------------------------------------------
-
-_HEADER = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]")
-_KEY = re.compile(r"""^\s*("[^"]*"|'[^']*'|[A-Za-z0-9_.-]+)\s*=""")
-_TOML_POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)$")
-
-
-class _TomlFile:
-    """A parsed TOML file that can point at the line of a table or key.
-
-    Lines come from a textual scan: tomllib keeps no positions, and the file has already
-    parsed, so a scan of headers and ``key =`` lines finds them (a header-like line inside
-    a multi-line string could mislead it, which only moves a message's line). Keys are
-    dotted paths; the n-th ``[[outlets]]`` entry is ``outlets#n``.
-    """
-
-    def __init__(self, path: Path, missing_message: str) -> None:
-        self.path = str(path)
-        try:
-            self.text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise ConfigError(missing_message, path=self.path) from None
-        except (OSError, UnicodeDecodeError) as error:
-            raise ConfigError(f"cannot read the file: {error}", path=self.path) from None
-        self.data = self._parse()
-        self.lines = self.text.splitlines()
-        self.where = _scan_lines(self.lines)
-
-    def _parse(self) -> dict[str, Any]:
-        try:
-            return tomllib.loads(self.text)
-        except tomllib.TOMLDecodeError as error:
-            message = str(error)
-            found = _TOML_POSITION.search(message)
-            if found is None:  # "(at end of document)"
-                line = max(1, len(self.text.splitlines()))
-                raise ConfigError(f"invalid TOML: {message}", path=self.path, line=line) from None
-            problem = f"invalid TOML: {message[: found.start()]} (column {found.group(2)})"
-            raise ConfigError(problem, path=self.path, line=int(found.group(1))) from None
-
-    def line(self, dotted: str) -> int | None:
-        """The line of ``dotted`` (``"fetch.concurrency"``), else of its nearest parent."""
-        while dotted:
-            # "outlets#2" falls back to "outlets" when the array was written inline.
-            for key in (dotted, re.sub(r"#\d+$", "", dotted)):
-                if key in self.where:
-                    return self.where[key]
-            dotted = dotted.rpartition(".")[0]
-        return None
-
-    def find(self, needle: str, dotted: str) -> int | None:
-        """The first line from ``dotted``'s on that holds ``needle`` (an item of a list)."""
-        start = self.line(dotted) or 1
-        for pattern in (f'"{needle}"', f"'{needle}'", needle):
-            for number in range(start, len(self.lines) + 1):
-                if pattern in self.lines[number - 1]:
-                    return number
-        return start
-
-    def fail(self, problem: str, dotted: str, needle: str | None = None) -> NoReturn:
-        line = self.line(dotted) if needle is None else self.find(needle, dotted)
-        raise ConfigError(problem, path=self.path, line=line)
-
-
-def _scan_lines(lines: list[str]) -> dict[str, int]:
-    found: dict[str, int] = {}
-    table, counts = "", dict[str, int]()
-    for number, line in enumerate(lines, 1):
-        if header := _HEADER.match(line):
-            name = header.group(2).replace('"', "").replace("'", "").replace(" ", "")
-            if header.group(1) == "[[":
-                found.setdefault(name, number)
-                counts[name] = counts.get(name, -1) + 1
-                name = f"{name}#{counts[name]}"
-            table = name
-            found.setdefault(table, number)
-        elif key := _KEY.match(line):
-            dotted = key.group(1).strip("\"'")
-            found.setdefault(f"{table}.{dotted}" if table else dotted, number)
-    return found
-
-
-def _unknown(kind: str, name: str, valid: Iterable[str], where: str = "") -> str:
-    """'unknown key 'concurency' in [fetch]; did you mean 'concurrency'? (valid: …)'."""
-    valid = sorted(valid)
-    close = difflib.get_close_matches(name, valid, n=1)
-    hint = f"; did you mean {close[0]!r}?" if close else ""
-    return f"unknown {kind} {name!r}{where}{hint} (valid: {', '.join(valid)})"
-
 
 # --- the settings schema -------------------------------------------------------------------
 
@@ -347,17 +197,17 @@ def _settings_file(path: Path | None, env: Mapping[str, str]) -> Path | None:
 
 
 def _read_settings_file(path: Path) -> dict[str, _Given]:
-    toml = _TomlFile(path, "settings file not found")
+    toml = TomlFile(path, "settings file not found")
     given: dict[str, _Given] = {}
     for section, table in toml.data.items():
         if section not in _SCHEMA:
-            toml.fail(_unknown("section", section, _SCHEMA), section)
+            toml.fail(unknown_name("section", section, _SCHEMA), section)
         if not isinstance(table, dict):
             toml.fail(f"{section}: expected a table [{section}], got {table!r}", section)
         for key, raw in table.items():
             name = f"{section}.{key}"
             if key not in _SCHEMA[section]:
-                toml.fail(_unknown("key", key, _SCHEMA[section], f" in [{section}]"), name)
+                toml.fail(unknown_name("key", key, _SCHEMA[section], f" in [{section}]"), name)
             given[name] = _Given(raw, toml.path, toml.line(name), path.parent)
     return given
 
@@ -382,9 +232,11 @@ def _variable_setting(variable: str) -> str:
         problem = f"unknown variable; {hint}settings are set with AGGREGATOR_SECTION__KEY"
         raise ConfigError(problem, path=variable)
     if section not in _SCHEMA:
-        raise ConfigError(_unknown("section", section, _SCHEMA), path=variable)
+        raise ConfigError(unknown_name("section", section, _SCHEMA), path=variable)
     if key not in _SCHEMA[section]:
-        raise ConfigError(_unknown("key", key, _SCHEMA[section], f" in [{section}]"), path=variable)
+        raise ConfigError(
+            unknown_name("key", key, _SCHEMA[section], f" in [{section}]"), path=variable
+        )
     return f"{section}.{key}"
 
 
@@ -432,10 +284,10 @@ def load_outlets(path: Path, *, base_url: str | None = None) -> tuple[OutletConf
     slash is dropped), so tests and the demo can point outlets at a loopback server.
     Raises ConfigError naming the file, the line and the problem.
     """
-    toml = _TomlFile(Path(path), _MISSING_OUTLETS)
+    toml = TomlFile(Path(path), _MISSING_OUTLETS)
     for key in toml.data:
         if key != "outlets":
-            toml.fail(_unknown("top-level key", key, ["outlets"]), key)
+            toml.fail(unknown_name("top-level key", key, ["outlets"]), key)
     entries = toml.data.get("outlets", [])
     if not isinstance(entries, list):
         toml.fail("'outlets' must be written as [[outlets]] tables", "outlets")
@@ -449,7 +301,7 @@ def load_outlets(path: Path, *, base_url: str | None = None) -> tuple[OutletConf
 class _Entry:
     """One ``[[outlets]]`` table being read: what a message about it needs."""
 
-    toml: _TomlFile
+    toml: TomlFile
     where: str  # "outlets#3"
     label: str  # "outlet 'BBC News'"
     base: str | None
@@ -462,13 +314,13 @@ class _Entry:
         return url if self.base is None else url.replace("{base}", self.base)
 
 
-def _outlet(toml: _TomlFile, index: int, table: object, base: str | None) -> OutletConfig:
+def _outlet(toml: TomlFile, index: int, table: object, base: str | None) -> OutletConfig:
     entry = _Entry(toml, f"outlets#{index}", f"outlet #{index + 1}", base)
     if not isinstance(table, dict):
         entry.fail("", f"expected a table, got {table!r}")
     for key in table:
         if key not in _OUTLET_KEYS:
-            entry.fail(key, _unknown("key", key, _OUTLET_KEYS))
+            entry.fail(key, unknown_name("key", key, _OUTLET_KEYS))
     name = table.get("name")
     if not isinstance(name, str) or not name.strip():
         entry.fail("name", f"'name' must be a non-empty string, got {name!r}")
@@ -531,7 +383,7 @@ def _interval(entry: _Entry, raw: object) -> timedelta | None:
     return interval
 
 
-def _check_unique(toml: _TomlFile, outlets: tuple[OutletConfig, ...]) -> None:
+def _check_unique(toml: TomlFile, outlets: tuple[OutletConfig, ...]) -> None:
     """Names and aliases resolve credits, so each may mean one outlet; a feed has one owner."""
     owners: dict[str, tuple[int, str]] = {}  # casefolded name or alias → (index, what it is)
     feeds: dict[str, str] = {}

@@ -45,7 +45,7 @@ from defusedxml import (  # type: ignore[import-untyped]
 )
 from defusedxml.ElementTree import DefusedXMLParser  # type: ignore[import-untyped]
 
-from aggregator.config import parse_duration
+from aggregator.configfile import parse_duration
 from aggregator.errors import AggregatorError
 from aggregator.outletsfile import (
     NewOutlet,

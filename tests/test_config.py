@@ -12,7 +12,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from aggregator.config import load_outlets, load_settings, parse_duration
+from aggregator.config import load_outlets, load_settings
+from aggregator.configfile import parse_duration
 from aggregator.errors import ConfigError
 from aggregator.settings import Settings
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from aggregator.config import parse_duration
+from aggregator.configfile import parse_duration
 
 #: The most clusters one request may ask for; a feed reader never needs more, and this
 #: bounds the work a single anonymous request can cause.
