@@ -29,6 +29,7 @@ from typing import Any
 from aggregator.config import load_outlets
 from aggregator.errors import AggregatorError, ConfigError
 from aggregator.textclean import clean_line
+from aggregator.tomlscan import FeedsArray, FeedsScanner
 from aggregator.types import OutletConfig
 
 __all__ = [
@@ -54,7 +55,6 @@ _GENERIC_TITLES = frozenset(
 )
 _TITLE_SEPARATORS = re.compile(r"\s+[|\-–—·•:»>]+\s+|\s*::\s*")
 _NAME_WORDS = 4  # a site name is short; a tagline is not
-_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 
 
 # --- names ---------------------------------------------------------------------------------
@@ -177,175 +177,6 @@ class NewOutlet:
         return data
 
 
-# --- finding the feeds list of an entry ----------------------------------------------------
-
-
-@dataclass(slots=True)
-class _Array:
-    """Where a ``feeds = [...]`` value sits in the text."""
-
-    line_start: int  # start of the line holding the key
-    open: int  # index of "["
-    close: int  # index of "]"
-    last_end: int | None = None  # just after the last item
-    comma_after_last: bool = False
-    comments: bool = False
-
-
-class _Scanner:
-    """A lexical walk over a TOML document that tomllib has already accepted.
-
-    It finds the ``[[outlets]]`` headers and, in each of those tables, the ``feeds`` array:
-    strings (all four kinds), comments, nested arrays and inline tables are skipped
-    correctly, so a "[[outlets]]" inside a string or comment never counts.
-    """
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-        self.pos = 0
-        self.feeds: list[_Array | None] = []  # one per [[outlets]] entry, in order
-
-    def run(self) -> list[_Array | None]:
-        text = self.text
-        in_outlets = False
-        while self.pos < len(text):
-            line_start = self.pos
-            self._skip_blank()
-            if self.pos >= len(text):
-                break
-            character = text[self.pos]
-            if character in "\r\n":
-                self.pos += 1
-            elif character == "#":
-                self._skip_comment()
-            elif character == "[":
-                header = self._header()
-                in_outlets = header == "[[outlets]]"
-                if in_outlets:
-                    self.feeds.append(None)
-            else:
-                key = self._key()
-                self.pos += 1  # "="
-                self._skip_blank()
-                if in_outlets and key == "feeds" and text[self.pos] == "[":
-                    array = _Array(line_start, self.pos, -1)
-                    self._array(array)
-                    self.feeds[-1] = array
-                else:
-                    self._value()
-        return self.feeds
-
-    # Lexical pieces ------------------------------------------------------------------------
-
-    def _skip_blank(self) -> None:
-        while self.pos < len(self.text) and self.text[self.pos] in " \t":
-            self.pos += 1
-
-    def _skip_comment(self) -> None:
-        end = self.text.find("\n", self.pos)
-        self.pos = len(self.text) if end < 0 else end
-
-    def _header(self) -> str:
-        """A table header, without spaces or quotes: ``[[outlets]]``."""
-        start = self.pos
-        while self.pos < len(self.text) and self.text[self.pos] not in "\r\n#":
-            if self.text[self.pos] in "\"'":
-                self._string()
-            else:
-                self.pos += 1
-        return re.sub(r"\s+|[\"']", "", self.text[start : self.pos])
-
-    def _key(self) -> str:
-        start = self.pos
-        while self.text[self.pos] != "=":
-            if self.text[self.pos] in "\"'":
-                self._string()
-            else:
-                self.pos += 1
-        key = self.text[start : self.pos].strip()
-        return key.strip("\"'") if not _BARE_KEY.fullmatch(key) else key
-
-    def _string(self) -> None:
-        text, quote = self.text, self.text[self.pos]
-        if text.startswith(quote * 3, self.pos):
-            end = text.find(quote * 3, self.pos + 3)
-            while quote == '"' and _escaped(text, end):
-                end = text.find(quote * 3, end + 1)
-            self.pos = end + 3
-            while self.pos < len(text) and text[self.pos] == quote:  # up to 2 more quotes
-                self.pos += 1
-            return
-        self.pos += 1
-        while text[self.pos] != quote:
-            self.pos += 2 if quote == '"' and text[self.pos] == "\\" else 1
-        self.pos += 1
-
-    def _value(self) -> None:
-        character = self.text[self.pos]
-        if character in "\"'":
-            self._string()
-        elif character == "[":
-            self._array(None)
-        elif character == "{":
-            self._inline_table()
-        else:
-            while self.pos < len(self.text) and self.text[self.pos] not in " \t\r\n,]}#":
-                self.pos += 1
-
-    def _skip_space_and_comments(self, array: _Array | None) -> None:
-        while self.pos < len(self.text):
-            character = self.text[self.pos]
-            if character in " \t\r\n":
-                self.pos += 1
-            elif character == "#":
-                if array is not None:
-                    array.comments = True
-                self._skip_comment()
-            else:
-                return
-
-    def _array(self, array: _Array | None) -> None:
-        self.pos += 1  # "["
-        while True:
-            self._skip_space_and_comments(array)
-            if self.text[self.pos] == "]":
-                break
-            self._value()
-            if array is not None:
-                array.last_end, array.comma_after_last = self.pos, False
-            self._skip_space_and_comments(array)
-            if self.text[self.pos] == ",":
-                self.pos += 1
-                if array is not None:
-                    array.comma_after_last = True
-        if array is not None:
-            array.close = self.pos
-        self.pos += 1  # "]"
-
-    def _inline_table(self) -> None:
-        self.pos += 1  # "{"
-        while True:
-            self._skip_blank()
-            if self.text[self.pos] == "}":
-                break
-            if self.text[self.pos] == ",":
-                self.pos += 1
-                continue
-            self._key()
-            self.pos += 1  # "="
-            self._skip_blank()
-            self._value()
-        self.pos += 1
-
-
-def _escaped(text: str, index: int) -> bool:
-    """Whether the character at ``index`` is escaped by an odd run of backslashes."""
-    count = 0
-    while index - count - 1 >= 0 and text[index - count - 1] == "\\":
-        count += 1
-    return count % 2 == 1
-
-
 # --- the file ------------------------------------------------------------------------------
 
 
@@ -440,7 +271,7 @@ class OutletsFile:
         if not self.extra_feeds:
             return text
         try:
-            arrays = _Scanner(text).run()
+            arrays = FeedsScanner(text).run()
         except (IndexError, ValueError):  # a layout the scanner does not follow
             arrays = []
         edits = sorted(self.extra_feeds.items(), key=lambda item: -item[0])
@@ -453,7 +284,7 @@ class OutletsFile:
             text = self._insert(text, array, index, feeds)
         return text
 
-    def _insert(self, text: str, array: _Array, index: int, feeds: Sequence[str]) -> str:
+    def _insert(self, text: str, array: FeedsArray, index: int, feeds: Sequence[str]) -> str:
         nl = self.newline
         span = text[array.open : array.close + 1]
         if "\n" not in span:  # one line, so no comments inside: write the list anew
