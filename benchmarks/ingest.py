@@ -24,6 +24,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
+import aggregator.ingest as ingest_module
 import aggregator.pipeline as pipeline_module
 import aggregator.placement as placement_module
 from aggregator.boilerplate import Boilerplate
@@ -110,18 +111,19 @@ def instrument(clock: StageClock) -> None:
 
     p = pipeline_module
     clock.patch(p.Pipeline, "ingest", "pipeline glue")
-    clock.patch(p.Pipeline, "_store_batch", "pipeline glue")
-    clock.patch(p.Pipeline, "_add_articles", "pipeline glue")
-    clock.patch(p.Pipeline, "_normalize", "normalize (HTML → text, URLs, identity)")
-    clock.patch(p, "normalize_entry", "normalize (HTML → text, URLs, identity)")
+    clock.patch(ingest_module.Ingester, "ingest", "pipeline glue")
+    clock.patch(ingest_module.Ingester, "_store_batch", "pipeline glue")
+    clock.patch(ingest_module.Ingester, "_add_articles", "pipeline glue")
+    clock.patch(ingest_module.Ingester, "normalize", "normalize (HTML → text, URLs, identity)")
+    clock.patch(ingest_module, "normalize_entry", "normalize (HTML → text, URLs, identity)")
     clock.patch(Boilerplate, "prepare", "boilerplate (strip + learn)")
     clock.patch(Boilerplate, "export", "boilerplate (strip + learn)")
-    clock.patch(p, "fingerprint_batch", "fingerprint")
-    clock.patch(p, "extract_credits", "credits extraction")
+    clock.patch(ingest_module, "fingerprint_batch", "fingerprint")
+    clock.patch(ingest_module, "extract_credits", "credits extraction")
     clock.patch(Batch, "insert_article", "store: insert articles")
     clock.patch(Batch, "outlet_id", "store: known-item lookups")
     clock.patch(Batch, "known_keys", "store: known-item lookups")
-    clock.patch(p, "place_batch", "placement glue")
+    clock.patch(ingest_module, "place_batch", "placement glue")
     clock.patch(MemoryIndex, "keys", "index query (keys, postings, within batch)")
     clock.patch(MemoryIndex, "query_found", "index query (keys, postings, within batch)")
     clock.patch(
@@ -138,7 +140,7 @@ def instrument(clock: StageClock) -> None:
     clock.patch(Batch, "join_cluster", "store: cluster writes")
     clock.patch(Batch, "merge_clusters", "store: cluster writes")
     clock.patch(MemoryIndex, "add_many", "index insert")
-    clock.patch(p.Pipeline, "_assess", "provenance (compute)")
+    clock.patch(ingest_module.Ingester, "_assess", "provenance (compute)")
     clock.patch(Batch, "member_facts", "store: provenance reads/writes")
     clock.patch(Batch, "apply_state", "store: provenance reads/writes")
     clock.patch(Batch, "save_outlet_memory", "store: feed state, outlet memory")
