@@ -23,6 +23,7 @@ PURE_MODULES = (
     "aggregator.tokens",
     "aggregator.postings",
     "aggregator.index",
+    "aggregator.sigmatrix",
     "aggregator.placement",
     "aggregator.dedup",
     "aggregator.explain",
