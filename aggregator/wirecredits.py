@@ -39,6 +39,10 @@ _SOURCE_LINE = re.compile(
     r"[ \t]*$",
     re.MULTILINE,
 )
+#: "ڈھاکہ ۔ یکم دسمبر (اے پی پی)": a dateline in a script the rules above cannot read; the
+#: name in brackets counts only when it is a tracked outlet's name or alias.
+_OTHER_SCRIPT_DATELINE = re.compile(r"^[^()\n]{0,80}?\((?P<name>[^()\n]{2,40})\)", re.MULTILINE)
+_LATIN_LETTER = re.compile(r"[A-Za-z]")
 _BYLINE = re.compile(
     r"^(?:[^\n]{0,60}?[ \t][—–-][ \t]+)?[ \t]*By[ \t]+(?P<body>[^\n]{1,140})$", re.MULTILINE
 )
@@ -89,6 +93,11 @@ def _lead_credits(text: str, aliases: AliasTable) -> Iterator[tuple[int, Credit]
         credit = _credit(match["name"], WIRE, aliases)
         if credit is not None and (credit.outlet or looks_like_news(credit.name)):
             yield match.start(), credit
+    for match in _OTHER_SCRIPT_DATELINE.finditer(lead):
+        name = match["name"].strip()
+        outlet = aliases.resolve(name) if not _LATIN_LETTER.search(name) else None
+        if outlet is not None:
+            yield match.start(), Credit(name, WIRE, outlet)
     for match in _BYLINE.finditer(lead):
         for credit in _byline_credits(match["body"], aliases):
             yield match.start(), credit

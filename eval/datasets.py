@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 
 from aggregator.credits import AliasTable
 from aggregator.devdata import missing_reason, shared_path
+from aggregator.types import OutletConfig
 from eval.outlets import alias_table, outlet_pool
 from eval.records import NEGATIVE, ORIGINAL, UNLABELLED, Doc
 from eval.sources import read_bbc
@@ -133,11 +134,15 @@ def load_counter(quick: bool) -> Dataset:
                         origin=part.get("filename", ""),
                     )
                 )
+    # The agency as a user tracking Urdu outlets would configure it: its Urdu name is how
+    # the newspapers' datelines credit it ("لاہور (اے پی پی)").
+    agency = OutletConfig("APP", None, ("اے پی پی", "Associated Press of Pakistan"), ())
     return Dataset(
         "counter",
         docs,
-        AliasTable(),
-        f"{len(docs) // 2} Urdu agency → newspaper pairs, all in one stream",
+        AliasTable.from_outlets([agency]),
+        f"{len(docs) // 2} Urdu agency → newspaper pairs, all in one stream; the agency (APP) "
+        "is a tracked outlet with its Urdu name as an alias",
     )
 
 

@@ -173,6 +173,23 @@ def test_parenthesis_that_is_not_a_news_name_is_not_a_wire_credit() -> None:
     assert credits("WASHINGTON (Updated) — The talks resumed on Monday.") == ()
 
 
+URDU_AGENCY = outlet("APP", "https://www.app.com.pk", "اے پی پی", "Associated Press of Pakistan")
+URDU_ALIASES = AliasTable.from_outlets([*OUTLETS, URDU_AGENCY])
+
+
+def test_a_dateline_in_another_script_credits_the_tracked_outlet_it_names() -> None:
+    text = "ڈھاکہ ۔ یکم دسمبر (اے پی پی) بنگلہ دیش نے زمبابوے کو ون ڈے سیریز میں بھی شکست دی۔"
+    (found,) = extract_credits(outlet="jang", text=text, aliases=URDU_ALIASES)
+    assert (found.name, found.kind, found.outlet) == ("اے پی پی", WIRE, "APP")
+    # the agency's own copy credits nobody
+    assert extract_credits(outlet="APP", text=text, aliases=URDU_ALIASES) == ()
+
+
+def test_a_bracketed_name_in_another_script_that_no_outlet_has_is_not_a_credit() -> None:
+    text = "لاہور (سپورٹس ڈیسک) بلائنڈ کرکٹ ورلڈکپ میں پاکستان نے بنگلادیش کو شکست دیدی۔"
+    assert extract_credits(outlet="jang", text=text, aliases=URDU_ALIASES) == ()
+
+
 def test_a_wire_service_crediting_itself_has_no_credit() -> None:
     assert (
         credits("LONDON (AP) — The prime minister resigned.", outlet_name="Associated Press") == ()
