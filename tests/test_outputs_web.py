@@ -7,6 +7,7 @@ store live elsewhere. One test serves the app with a real uvicorn on loopback.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import json
 import re
@@ -671,6 +672,28 @@ def test_hostile_cluster_page_is_inert(client: TestClient) -> None:
     # Each credited outlet that is not in the cluster gets a dashed row of its own.
     assert chart.count('class="row-line ghost"') == 2
     assert len(texts(chart, "name ghost")) == 2
+
+
+BIDI_CONTROLS = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+
+
+def test_bidi_overrides_in_feed_text_never_reach_a_page(
+    client: TestClient, reader: InMemoryReader
+) -> None:
+    base = politico_cluster()
+    spoofed = dataclasses.replace(
+        base,
+        title="Invoice \u202egnp.exe\u202c and \u2067more\u2069",
+        members=tuple(
+            dataclasses.replace(m, outlet=f"\u202d{m.outlet}", title=f"\u202e{m.title}")
+            for m in base.members
+        ),
+    )
+    reader.clusters = [spoofed]
+    for path in ("/", f"/clusters/{spoofed.id}"):
+        page = client.get(path).text
+        assert not any(ch in page for ch in BIDI_CONTROLS), path
+        assert "Invoice gnp.exe and more" in page
 
 
 def test_hostile_index_is_inert(client: TestClient, reader: InMemoryReader) -> None:

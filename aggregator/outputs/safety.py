@@ -27,9 +27,16 @@ def clean_text(text: str | None) -> str:
     return _INVALID_CHARS.sub("", text)
 
 
+# Bidi embeddings, overrides and isolates (U+202A–U+202E, U+2066–U+2069): in HTML they let
+# a title reorder how the text beside it reads ("Trojan Source" spoofing), so HTML we write
+# (pages, the HTML body of feed items) drops them; plain-text fields and JSON keep them.
+_BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
+
+
 def esc(text: str | None) -> str:
-    """Clean and HTML-escape ``text`` for use in element content or a quoted attribute."""
-    return html.escape(clean_text(text), quote=True)
+    """Clean and HTML-escape ``text`` for use in element content or a quoted attribute
+    (bidi overrides dropped: see _BIDI_CONTROLS)."""
+    return html.escape(_BIDI_CONTROLS.sub("", clean_text(text)), quote=True)
 
 
 def safe_url(url: str | None) -> str | None:
