@@ -24,6 +24,7 @@ PURE_MODULES = (
     "aggregator.postings",
     "aggregator.index",
     "aggregator.sigmatrix",
+    "aggregator.bodydecode",
     "aggregator.placement",
     "aggregator.dedup",
     "aggregator.explain",

@@ -18,8 +18,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from aggregator.bodydecode import BodyDecoder
 from aggregator.errors import BlockedDestination, FetchError
-from aggregator.fetch import BodyDecoder, Fetcher, GuardedTransport, check_url, is_public_address
+from aggregator.fetch import Fetcher, GuardedTransport, check_url, is_public_address
 from aggregator.netguard import IPAddress
 from aggregator.settings import MIB, FetchSettings
 from aggregator.types import (
