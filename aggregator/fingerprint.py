@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import pairwise
 
 import numpy as np
 import numpy.typing as npt
@@ -153,9 +154,11 @@ def _shingles(
     k = tables.shingle_mult.size
     doc_of_word = np.repeat(np.arange(chunk.bounds.size - 1), np.diff(chunk.bounds))
     n = max(words.size - k + 1, 0)
-    acc = np.zeros(n, dtype=U64)
-    for i in range(k):
-        acc += words[i : i + n] * tables.shingle_mult[i]
+    acc = words[:n] * tables.shingle_mult[0]
+    step = np.empty_like(acc)
+    for i in range(1, k):
+        np.multiply(words[i : i + n], tables.shingle_mult[i], out=step)
+        acc += step
     in_paragraph = paragraph[:n] == paragraph[k - 1 : k - 1 + n]
     in_text = doc_of_word[:n] == doc_of_word[k - 1 : k - 1 + n]
     # A text of short lines (a list, a table, verse) has few shingles inside paragraphs:
@@ -238,10 +241,15 @@ def _passages(
     mixed = mix(np.bitwise_xor(sums[long_enough], lengths[long_enough].astype(U64)))
     values = mixed.view(np.int64)
     owner = np.searchsorted(chunk.bounds, cuts[long_enough], "right") - 1
-    found: list[set[int]] = [set() for _ in range(docs)]
-    for doc, value in zip(owner.tolist(), values.tolist(), strict=True):
-        found[doc].add(value)
-    return [tuple(sorted(values_of_doc)) for values_of_doc in found]
+    # each text's distinct values, ascending: sort by (text, value), drop repeats
+    order = np.lexsort((values, owner))
+    owner, values = owner[order], values[order]
+    repeat = (owner[1:] == owner[:-1]) & (values[1:] == values[:-1])
+    keep = np.concatenate(([True], ~repeat)) if values.size else np.empty(0, dtype=bool)
+    owner, values = owner[keep], values[keep]
+    bounds = np.searchsorted(owner, np.arange(docs + 1)).tolist()
+    every = values.tolist()
+    return [tuple(every[a:b]) for a, b in pairwise(bounds)]
 
 
 def _paragraph_breaks(data: npt.NDArray[np.uint8]) -> npt.NDArray[np.intp]:
