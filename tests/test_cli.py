@@ -581,6 +581,8 @@ def test_demo_runs_offline_and_prints_the_expected_clusters(tmp_path: Path) -> N
         for member in expected["members"]:
             assert member["title"] in block
     assert not (tmp_path / "data").exists()  # a throwaway database, not ./data
+    again = run_cli(["demo"], env, tmp_path)
+    assert again.stdout == result.stdout  # the same clusters, ids and order every run
 
 
 # --- why and outlets -------------------------------------------------------------------------
