@@ -149,19 +149,13 @@ def _worth_verifying(
     doc, ids = hits.doc, hits.ids.astype(np.int64)
     bands, anchors, passages = hits.bands, hits.anchors, hits.passages
     credited = np.array([bool(item.credits) for item in items])[doc]
-    strong = (bands > 0) | (passages > 0) | (anchors >= MIN_SHARED_ANCHORS)
-    strong |= credited & (anchors > 0)
+    strong = _strong(bands, anchors, passages, credited)
     found = _batch_sketches(ids, strong, items, keys, (index, directory))
     new_shingles = np.array([it.fingerprint.shingles for it in items], dtype=np.float64)[doc]
     jaccard, containment = cluster.estimate_pairs(
         keys.signatures[doc], new_shingles, found.signatures, found.shingles.astype(np.float64)
     )
-    keep = (jaccard >= cluster.LOWEST_JACCARD) | (containment >= cluster.LOWEST_CONTAINMENT)
-    keep |= passages >= 1
-    keep |= credited & (
-        (anchors >= cluster.CREDITED_MIN_ANCHORS)
-        | (containment >= cluster.CREDITED_MIN_CONTAINMENT)
-    )
+    keep = _could_pass(jaccard, containment, anchors, passages, credited)
     keep &= strong & found.present
     kept = FlatHits(
         doc[keep], hits.ids[keep], bands[keep], anchors[keep], passages[keep], len(items)
@@ -203,15 +197,10 @@ def _batch_sketches(
     signatures[indexed], shingles[indexed], anchors[indexed] = index.row_arrays(rows[rows >= 0])
     present[indexed] = True
     missing = outside[rows < 0]
+    found = _Found(ids, present, signatures, shingles, anchors)
     if missing.size:
-        stored = directory.sketches(sorted({int(i) for i in ids[missing]}))
-        for k in missing.tolist():
-            sketch = stored.get(int(ids[k]))
-            if sketch is not None:
-                present[k] = True
-                signatures[k] = sketch.signature
-                shingles[k], anchors[k] = sketch.shingles, sketch.anchors
-    return _Found(ids, present, signatures, shingles, anchors)
+        found.fill(missing, directory.sketches(sorted({int(i) for i in ids[missing]})))
+    return found
 
 
 def place(
@@ -242,7 +231,7 @@ def place(
             for k in range(found.ids.size)
         ]
     else:
-        strong = _strong(hits, credited=credited)
+        strong = _strong(hits.bands, hits.anchors, hits.passages, credited)
         if not strong.any():
             return Assignment(cluster_id=None)
         found = _sketch_arrays(hits.ids[strong].astype(np.int64), width, index, directory, pending)
@@ -275,11 +264,32 @@ def place(
     return cluster.decide(new, candidates, representatives, credits=credits)
 
 
-def _strong(hits: Hits, *, credited: bool) -> npt.NDArray[np.bool_]:
+Mask = npt.NDArray[np.bool_]
+Counts = npt.NDArray[np.intp]
+
+
+def _strong(bands: Counts, anchors: Counts, passages: Counts, credited: Mask | bool) -> Mask:
     """Hits worth verifying: one shared 5-word phrase (a single anchor) alone is usually a
     stock phrase, unless the new article credits someone (a rewrite may share one quote)."""
-    strong = (hits.bands > 0) | (hits.passages > 0) | (hits.anchors >= MIN_SHARED_ANCHORS)
-    return strong | (hits.anchors > 0) if credited else strong
+    strong = (bands > 0) | (passages > 0) | (anchors >= MIN_SHARED_ANCHORS)
+    return strong | (credited & (anchors > 0))
+
+
+def _could_pass(
+    jaccard: npt.NDArray[np.float64],
+    containment: npt.NDArray[np.float64],
+    anchors: Counts,
+    passages: Counts,
+    credited: Mask | bool,
+) -> Mask:
+    """Candidates that could pass some rule of the verifier (cluster.verdict)."""
+    keep = (jaccard >= cluster.LOWEST_JACCARD) | (containment >= cluster.LOWEST_CONTAINMENT)
+    keep |= passages >= 1
+    keep |= credited & (
+        (anchors >= cluster.CREDITED_MIN_ANCHORS)
+        | (containment >= cluster.CREDITED_MIN_CONTAINMENT)
+    )
+    return keep
 
 
 @dataclass(frozen=True, slots=True)
@@ -294,6 +304,15 @@ class _Found:
 
     def sketch(self, k: int) -> Sketch:
         return Sketch(self.signatures[k], int(self.shingles[k]), int(self.anchors[k]))
+
+    def fill(self, rows: npt.NDArray[np.intp], sketches: Mapping[int, Sketch]) -> None:
+        """Set the given rows from ``sketches`` (by id); rows without one stay absent."""
+        for k in rows.tolist():
+            sketch = sketches.get(int(self.ids[k]))
+            if sketch is not None:
+                self.present[k] = True
+                self.signatures[k] = sketch.signature
+                self.shingles[k], self.anchors[k] = sketch.shingles, sketch.anchors
 
     def rows(self, which: npt.NDArray[np.intp]) -> _Found:
         return _Found(
@@ -324,19 +343,15 @@ def _sketch_arrays(
     anchors = np.zeros(ids.size, dtype=np.int64)
     signatures[present], shingles[present], anchors[present] = index.row_arrays(rows[present])
     absent = np.flatnonzero(~present)
+    found = _Found(ids, present, signatures, shingles, anchors)
     if absent.size:
         wanted = [int(ids[k]) for k in absent]
         others = {i: pending[i] for i in wanted if i in pending}
         stored = [i for i in wanted if i not in others]
         if stored:
             others.update(directory.sketches(stored))
-        for k, article_id in zip(absent.tolist(), wanted, strict=True):
-            sketch = others.get(article_id)
-            if sketch is not None:
-                present[k] = True
-                signatures[k] = sketch.signature
-                shingles[k], anchors[k] = sketch.shingles, sketch.anchors
-    return _Found(ids, present, signatures, shingles, anchors)
+        found.fill(absent, others)
+    return found
 
 
 def _plausible(
@@ -352,11 +367,7 @@ def _plausible(
     jaccard, containment = cluster.estimate_many(
         new, found.signatures, found.shingles.astype(np.float64)
     )
-    keep = (jaccard >= cluster.LOWEST_JACCARD) | (containment >= cluster.LOWEST_CONTAINMENT)
-    keep |= passages >= 1
-    if credited:
-        keep |= anchors >= cluster.CREDITED_MIN_ANCHORS
-        keep |= containment >= cluster.CREDITED_MIN_CONTAINMENT
+    keep = _could_pass(jaccard, containment, anchors, passages, credited)
     keep &= found.present
     return [
         (int(found.ids[k]), int(k), int(anchors[k]), int(passages[k])) for k in np.flatnonzero(keep)
