@@ -70,6 +70,13 @@ def store(database_url: str) -> Iterator[Store]:
 
 
 @pytest.fixture
+def server() -> Iterator[LoopbackServer]:
+    """An empty loopback HTTP server; tests add the routes they serve."""
+    with LoopbackServer() as running:
+        yield running
+
+
+@pytest.fixture
 def redis_url() -> str:
     """The real Redis server (CI sets its URL)."""
     url = os.environ.get(REDIS_ENV)

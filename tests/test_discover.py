@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 
 import httpx
 import pytest
@@ -70,12 +70,6 @@ def json_feed(title: str) -> bytes:
 
 def page(head: str, body: str = "<p>Hello</p>") -> bytes:
     return f"<!doctype html><html><head>{head}</head><body>{body}</body></html>".encode()
-
-
-@pytest.fixture
-def server() -> Iterator[LoopbackServer]:
-    with LoopbackServer() as running:
-        yield running
 
 
 def run(url: str, **overrides: object) -> Discovery:

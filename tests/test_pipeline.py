@@ -113,12 +113,6 @@ def clock() -> Clock:
     return Clock(START)
 
 
-@pytest.fixture
-def server() -> Iterator[LoopbackServer]:
-    with LoopbackServer() as running:
-        yield running
-
-
 Build = Callable[..., Pipeline]
 
 
