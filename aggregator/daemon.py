@@ -85,7 +85,7 @@ def ingest_files(
             except ParseError as exc:
                 raise ParseError(f"{path}: {exc}", kind=exc.kind) from None
             feed_id = pipeline.store.ingest_feed(outlet, url, now)
-            yield path, pipeline.ingest(outlet, parsed, now, feed_id=feed_id, feed_url=url)
+            yield path, pipeline.ingester.ingest(outlet, parsed, now, feed_id=feed_id, feed_url=url)
 
 
 class _Server(uvicorn.Server):

@@ -374,7 +374,7 @@ class Pipeline:
             full_fetch=True,
             keep_validators=False,
         )
-        new = self.ingest(
+        new = self.ingester.ingest(
             feed.outlet,
             parsed,
             result.fetched_at,
@@ -386,31 +386,4 @@ class Pipeline:
         )
         return FeedReport(
             feed.url, "ok", items=len(parsed.entries), new_articles=new, full_texts=len(texts)
-        )
-
-    # --- ingest ----------------------------------------------------------------------
-
-    def ingest(
-        self,
-        outlet: str,
-        parsed: ParsedFeed,
-        now: datetime,
-        *,
-        feed_id: int | None,
-        feed_url: str,
-        absent_at: datetime | None = None,
-        outcome: FeedOutcome | None = None,
-        full_texts: Mapping[str, str] | None = None,
-    ) -> int:
-        """Store a parsed feed's new articles in one transaction; returns how many were new
-        (see :meth:`aggregator.ingest.Ingester.ingest`)."""
-        return self.ingester.ingest(
-            outlet,
-            parsed,
-            now,
-            feed_id=feed_id,
-            feed_url=feed_url,
-            absent_at=absent_at,
-            outcome=outcome,
-            full_texts=full_texts,
         )

@@ -2,7 +2,7 @@
 
 The corpus becomes RSS 2.0 feed bodies (``FEED_ITEMS`` items per feed, one feed per outlet,
 full text in ``content:encoded``). Each body goes through ``parse_feed`` and then
-``Pipeline.ingest`` (normalize → boilerplate → fingerprint → credits → store the article →
+``Ingester.ingest`` (normalize → boilerplate → fingerprint → credits → store the article →
 index query → verify → cluster writes → index insert → provenance → commit), exactly as a
 fetch cycle would after the fetch, on a fresh SQLite database migrated with
 ``store.upgrade()``.
@@ -25,7 +25,6 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 import aggregator.ingest as ingest_module
-import aggregator.pipeline as pipeline_module
 import aggregator.placement as placement_module
 from aggregator.boilerplate import Boilerplate
 from aggregator.index import MemoryIndex
@@ -109,8 +108,6 @@ def instrument(clock: StageClock) -> None:
     """Wrap every stage of the ingest path (see the module docstring)."""
     from sqlalchemy.engine import Connection
 
-    p = pipeline_module
-    clock.patch(p.Pipeline, "ingest", "pipeline glue")
     clock.patch(ingest_module.Ingester, "ingest", "pipeline glue")
     clock.patch(ingest_module.Ingester, "_store_batch", "pipeline glue")
     clock.patch(ingest_module.Ingester, "_add_articles", "pipeline glue")
@@ -183,7 +180,7 @@ def ingest_all(
                 now = START + last_id * ARTICLE_SPACING
                 feed_url = f"https://{slug(outlet)}.example/feed.xml"
                 parsed = parse(body, HEADERS, feed_url)
-                stored += pipeline.ingest(
+                stored += pipeline.ingester.ingest(
                     outlet,
                     parsed,
                     now,
@@ -246,7 +243,7 @@ def run(
     store_share = sum(s for k, s in stages.items() if k.startswith("store")) / total
     body = f"""
 {len(bodies):,} RSS feeds ({FEED_ITEMS} items each, {megabytes:,.0f} MB, {len(OUTLETS)} outlets) of
-the first {count:,} corpus articles; `parse_feed` then `Pipeline.ingest` into a fresh SQLite
+the first {count:,} corpus articles; `parse_feed` then `Ingester.ingest` into a fresh SQLite
 file (WAL, one transaction per feed), one core; {clusters:,} clusters stored.
 
 | run | articles stored | seconds | articles/s |

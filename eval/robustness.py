@@ -116,7 +116,7 @@ def ingest_file(pipeline: Pipeline, root: Path, name: str) -> FileResult:
             normalize_entry(entry, outlet=name, feed_url=url, now=NOW)
         stage = "store"
         feed_id = pipeline.store.ingest_feed(name, url, NOW)
-        stored = pipeline.ingest(name, parsed, NOW, feed_id=feed_id, feed_url=url)
+        stored = pipeline.ingester.ingest(name, parsed, NOW, feed_id=feed_id, feed_url=url)
     except ParseError as exc:
         return result("rejected", exc.kind.value, _one_line(exc))
     except Exception as exc:
@@ -291,7 +291,7 @@ def evaluate_robustness(quick: bool = False) -> Section:
         f"{', every 10th (--quick)' if quick else ''}: feedparser's conformance feeds, "
         "fastfeedparser's real outlet feeds, reader's test feeds, and the licences and "
         "manifests beside them) through the ingest path, offline: `parse_feed`, "
-        "`normalize_entry` for each item, then `Pipeline.ingest` into a temporary SQLite "
+        "`normalize_entry` for each item, then `Ingester.ingest` into a temporary SQLite "
         "store (eval/robustness.py). parsed: stored; flagged: stored, with a parser warning; "
         "rejected: a typed `ParseError`, as `feeds status` would show it; crash: any other "
         f"exception; hang: no answer within {FILE_LIMIT_SECONDS:.0f} s. "

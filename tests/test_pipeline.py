@@ -669,7 +669,9 @@ def test_two_daemons_storing_the_same_item_at_once_store_it_once(
         url = next(u for u in urls if u.endswith(path))
         body = rss(shared, *([extra] if extra else []))
         try:
-            pipeline.ingest("Alpha", parse_feed(body, {}, url), clock(), feed_id=None, feed_url=url)
+            pipeline.ingester.ingest(
+                "Alpha", parse_feed(body, {}, url), clock(), feed_id=None, feed_url=url
+            )
         except BaseException as exc:  # reported below, in the main thread
             errors.append(exc)
 
