@@ -15,6 +15,7 @@ from pathlib import Path
 import click
 
 from aggregator import __version__, console
+from aggregator.allocator import keep_freed_memory
 from aggregator.cliapp import (
     Context,
     json_out,
@@ -288,4 +289,5 @@ cli.add_command(opml)
 
 def main() -> None:
     """Entry point of the ``aggregator`` script and ``python -m aggregator``."""
+    keep_freed_memory()
     cli(prog_name="aggregator")

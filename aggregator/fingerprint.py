@@ -34,7 +34,7 @@ U64 = np.uint64
 SignatureArray = npt.NDArray[np.uint16]
 
 #: Bump when tokenizing, hashing or any rule here changes: stored signatures are rebuilt.
-ALGORITHM_VERSION = 4
+ALGORITHM_VERSION = 5
 #: Paragraphs of at least this many words count as reusable passages: about 120
 #: characters, where verbatim paragraph reuse in the real AP/Reuters stream stops being
 #: furniture ("Advertisement", bylines) and starts being reporting.

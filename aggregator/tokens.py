@@ -9,10 +9,14 @@ it); every byte of a multi-byte character counts as a letter, except the punctua
 space characters listed below, which separate words. Ideographic scripts that do not
 separate words with spaces (CJK ideographs, kana) get one word per character.
 
-A word's hash is a polynomial over its bytes, computed for all words together from one
-cumulative sum: with P[i] = R**i, C = cumsum(byte · P), the word [s, e) hashes to
-(C[e-1] − C[s-1]) · R**−s, which is the same polynomial wherever the word stands. R is odd,
-so it is invertible modulo 2**64.
+A word's hash is read eight bytes at a time: the (lower-cased) bytes of a word of up to
+eight bytes, loaded as one little-endian 64-bit number with the bytes past its end masked to
+zero, are already a unique key (no byte of a word is zero). Most words are that short, so
+most words cost one unaligned load. A longer word is a polynomial over its 8-byte limbs,
+l0·R**(n−1) + l1·R**(n−2) + … + l(n−1), the same formula at n = 1. Every key then goes
+through a 64-bit finalizer, a bijection that spreads it over all bits. There is no pass of
+64-bit arithmetic over every byte (an earlier byte polynomial from a cumulative sum cost
+three times as much: DESIGN.md §8 puts the front end on the dedup stage's critical path).
 """
 
 from __future__ import annotations
@@ -74,24 +78,25 @@ def _byte_table() -> bytes:
 _TABLE = _byte_table()
 
 
-#: Powers are needed up to the longest chunk: CHUNK_BYTES, or one text of MAX_TEXT_BYTES.
-_POWER_TABLE_SIZE = CHUNK_BYTES + MAX_TEXT_BYTES + 16
+#: Bytes after the last text: every word start can load eight bytes.
+_PADDING = 8
+#: Powers of R for the limbs of the longest possible word.
+_MAX_LIMBS = MAX_TEXT_BYTES // 8 + 1
+#: The mask keeping the first r bytes of a little-endian 64-bit load, for r = 0 … 8.
+_LIMB_MASKS = np.array([(1 << (8 * r)) - 1 for r in range(9)], dtype=U64)
 
 
 @lru_cache(maxsize=1)
-def _powers() -> tuple[HashArray, HashArray]:
-    """R**i and R**-i modulo 2**64 for every byte offset of a chunk (built once)."""
-    tables = []
-    for base in (_R, pow(_R, -1, 1 << 64)):
-        table = np.empty(_POWER_TABLE_SIZE, dtype=U64)
-        table[0] = 1
-        filled = 1
-        while filled < table.size:  # doubling: the next block is the first times base**filled
-            count = min(filled, table.size - filled)
-            table[filled : filled + count] = table[:count] * U64(pow(base, filled, 1 << 64))
-            filled += count
-        tables.append(table)
-    return tables[0], tables[1]
+def _powers() -> HashArray:
+    """R**i modulo 2**64 for every limb position of a word (built once)."""
+    table = np.empty(_MAX_LIMBS, dtype=U64)
+    table[0] = 1
+    filled = 1
+    while filled < table.size:  # doubling: the next block is the first times R**filled
+        count = min(filled, table.size - filled)
+        table[filled : filled + count] = table[:count] * U64(pow(_R, filled, 1 << 64))
+        filled += count
+    return table
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,7 +181,7 @@ def _ideograph_breaks(
 
 def tokenize_chunk(encoded: list[bytes]) -> TokenizedChunk:
     """Hash every word of the given texts (joined with a separator between them)."""
-    joined = b" " + b" ".join(encoded) + b"  "
+    joined = b" " + b" ".join(encoded) + b" " * _PADDING
     data = np.frombuffer(joined, dtype=np.uint8)
     offsets = np.cumsum([1] + [len(raw) + 1 for raw in encoded[:-1]], dtype=np.intp)
     values = np.frombuffer(joined.translate(_TABLE), dtype=np.uint8).copy()
@@ -189,11 +194,33 @@ def tokenize_chunk(encoded: list[bytes]) -> TokenizedChunk:
     forced = _ideograph_breaks(data, values, leads) if leads.size else leads
     if forced.size:
         starts, ends = _split_at(starts, ends, forced)
-    power, inverse = _powers()
-    cumulative = np.cumsum(np.multiply(values, power[: data.size], dtype=U64))
-    hashes = (cumulative[ends - 1] - cumulative[starts - 1]) * inverse[starts]
+    hashes = _word_keys(values, starts, ends)
     bounds = np.searchsorted(starts, np.append(offsets, data.size))
     return TokenizedChunk(_mix(hashes), bounds, starts, offsets, data)
+
+
+def _word_keys(values: npt.NDArray[np.uint8], starts: IndexArray, ends: IndexArray) -> HashArray:
+    """The key of every word [start, end) of ``values`` (before the finalizer)."""
+    loads = np.ndarray((values.size - 7,), dtype="<u8", buffer=values, strides=(1,))
+    lengths = ends - starts
+    keys: HashArray = loads[starts] & _LIMB_MASKS[np.minimum(lengths, 8)]
+    long = np.flatnonzero(lengths > 8)
+    if long.size:
+        keys[long] = _long_word_keys(loads, starts[long], lengths[long])
+    return keys.astype(U64, copy=False)
+
+
+def _long_word_keys(loads: HashArray, starts: IndexArray, lengths: IndexArray) -> HashArray:
+    """The limb polynomial of words longer than eight bytes, all at once."""
+    limbs = (lengths + 7) // 8
+    first = np.cumsum(limbs) - limbs  # where each word's limbs begin in the flat list
+    rank = np.arange(int(limbs.sum())) - np.repeat(first, limbs)  # limb number in its word
+    count = np.repeat(limbs, limbs)
+    values = loads[np.repeat(starts, limbs) + 8 * rank]
+    last = np.cumsum(limbs) - 1
+    values[last] &= _LIMB_MASKS[lengths - 8 * (limbs - 1)]
+    weighted = values * _powers()[count - 1 - rank]
+    return np.add.reduceat(weighted, first)
 
 
 def _split_at(

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from aggregator.allocator import keep_freed_memory
 from benchmarks.common import loadavg, machine, pin_to_one_core, table
 from benchmarks.results import Section
 
@@ -99,7 +100,13 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     plan = plan_for(args)
     cpu = pin_to_one_core(args.cpu)
+    allocator = keep_freed_memory()  # as the `aggregator` command does at start
     facts = machine()
+    facts["allocator"] = (
+        "glibc told to keep freed memory (aggregator/allocator.py)"
+        if allocator
+        else "as the platform sets it (aggregator/allocator.py did not apply)"
+    )
     load_start = loadavg()
     print(f"# aggregator benchmarks ({'quick' if args.quick else 'full'} run, CPU {cpu})\n")
     started = time.perf_counter()

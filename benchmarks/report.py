@@ -54,6 +54,7 @@ def write_doc(
             f"{facts['datasketch']}, SQLite {facts['sqlite']}",
         ],
         ["load average", facts["load"]],
+        ["allocator", facts.get("allocator", "as the platform sets it")],
         ["corpus", corpus.describe() if corpus is not None else "—"],
         [
             "sizes",

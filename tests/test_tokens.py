@@ -171,6 +171,39 @@ def test_different_words_hash_differently() -> None:
     assert len(set(hashes)) == len(vocabulary)
 
 
+def test_words_of_every_length_across_eight_byte_boundaries_hash_apart() -> None:
+    # Words are read eight bytes at a time: a prefix, a one-letter change in any limb and
+    # a longer word that only adds letters must all hash apart.
+    base = "abcdefghijklmnopqrstuvwxyz0123456789"
+    vocabulary = [base[:n] for n in range(1, len(base) + 1)]
+    vocabulary += [base[: n - 1] + "q" for n in range(2, 30)]
+    vocabulary += [w + w for w in ("harbour", "stormfront", "a" * 8, "a" * 16)]
+    vocabulary += ["a" * n for n in range(1, 40)]
+    vocabulary = list(dict.fromkeys(vocabulary))
+    hashes = words(" ".join(vocabulary))
+    assert len(set(hashes)) == len(vocabulary)
+
+
+@pytest.mark.parametrize("length", [7, 8, 9, 16, 17, 24, 25, 300, 5000])
+def test_a_long_word_hashes_alike_at_any_byte_offset(length: int) -> None:
+    long_word = ("abcdefghijk" * (length // 11 + 1))[:length]
+    alone = word(long_word)
+    for pad in range(9):  # every alignment of the word's first byte against 8
+        hashes = words("x" * pad + " " + long_word + " tail") if pad else words(long_word)
+        assert alone in hashes
+    assert word(long_word[:-1] + "z") != alone
+    assert word(long_word + "a") != alone
+
+
+def test_multi_byte_words_longer_than_eight_bytes_hash_apart() -> None:
+    # Cyrillic and Urdu letters take two bytes: these words span two and three limbs.
+    texts = ["государство", "государства", "правительство", "حکومتِ پاکستان", "حکومت"]
+    hashes = [words(t) for t in texts]
+    flat = [h for hs in hashes for h in hs]
+    assert len(set(flat)) == len(flat)
+    assert words("ГОСУДАРСТВО") != words("государство")  # only ASCII is lower-cased
+
+
 ALPHABET = st.sampled_from(
     [
         *"abAZ09 \n\t.,-'\"",
