@@ -204,9 +204,13 @@ def _word_keys(values: npt.NDArray[np.uint8], starts: IndexArray, ends: IndexArr
     loads = np.ndarray((values.size - 7,), dtype="<u8", buffer=values, strides=(1,))
     lengths = ends - starts
     keys: HashArray = loads[starts] & _LIMB_MASKS[np.minimum(lengths, 8)]
-    long = np.flatnonzero(lengths > 8)
-    if long.size:
-        keys[long] = _long_word_keys(loads, starts[long], lengths[long])
+    two = np.flatnonzero(lengths > 8)  # most of these have two limbs: no general pass
+    if two.size:
+        second = loads[starts[two] + 8] & _LIMB_MASKS[np.minimum(lengths[two] - 8, 8)]
+        keys[two] = keys[two] * U64(_R) + second
+        longer = two[lengths[two] > 16]
+        if longer.size:
+            keys[longer] = _long_word_keys(loads, starts[longer], lengths[longer])
     return keys.astype(U64, copy=False)
 
 
