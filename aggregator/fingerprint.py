@@ -102,7 +102,7 @@ def _fingerprint_chunk(
     docs = chunk.bounds.size - 1
     cuts = _paragraph_starts(chunk)
     paragraph = _paragraph_of_words(chunk, cuts)
-    shingles, owner = _shingles(chunk, paragraph, tables)
+    shingles, owner = _shingles(chunk, cuts, paragraph, tables)
     signatures = _signatures(shingles, owner, docs, settings.num_perm, tables)
     anchors = _anchors(shingles, owner, docs, tables)
     passages = _passages(chunk, cuts, paragraph, tables)
@@ -141,7 +141,10 @@ def _paragraph_of_words(chunk: TokenizedChunk, cuts: npt.NDArray[np.intp]) -> np
 
 
 def _shingles(
-    chunk: TokenizedChunk, paragraph: npt.NDArray[np.intp], tables: _Tables
+    chunk: TokenizedChunk,
+    cuts: npt.NDArray[np.intp],
+    paragraph: npt.NDArray[np.intp],
+    tables: _Tables,
 ) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.intp]]:
     """Hashes of every run of ``shingle_size`` words inside one paragraph, and the text of
     each. Shingles do not span paragraphs: a dropped, moved or added paragraph (a byline,
@@ -160,14 +163,21 @@ def _shingles(
         np.multiply(words[i : i + n], tables.shingle_mult[i], out=step)
         acc += step
     in_paragraph = paragraph[:n] == paragraph[k - 1 : k - 1 + n]
-    in_text = doc_of_word[:n] == doc_of_word[k - 1 : k - 1 + n]
     # A text of short lines (a list, a table, verse) has few shingles inside paragraphs:
     # it is shingled across its lines instead, or it would have no signature at all.
+    # Both counts follow from lengths alone: a run of m words holds max(m - k + 1, 0).
     docs = chunk.bounds.size - 1
-    per_paragraph = np.bincount(doc_of_word[:n][in_paragraph], minlength=docs)
-    per_text = np.bincount(doc_of_word[:n][in_text], minlength=docs)
-    across = (2 * per_paragraph < per_text)[doc_of_word[:n]]
-    inside = in_paragraph | (across & in_text)
+    per_text = np.maximum(np.diff(chunk.bounds) - (k - 1), 0)
+    per_paragraph = np.zeros(docs, dtype=np.intp)
+    if cuts.size:
+        paragraph_words = np.diff(np.append(cuts, words.size))
+        text_of_paragraph = np.searchsorted(chunk.bounds, cuts, "right") - 1
+        np.add.at(per_paragraph, text_of_paragraph, np.maximum(paragraph_words - (k - 1), 0))
+    across_texts = 2 * per_paragraph < per_text
+    inside = in_paragraph
+    if across_texts.any():
+        in_text = doc_of_word[:n] == doc_of_word[k - 1 : k - 1 + n]
+        inside = in_paragraph | (across_texts[doc_of_word[:n]] & in_text)
     hashes, owner = mix(acc[inside]), doc_of_word[:n][inside]
     short = np.flatnonzero((np.diff(chunk.bounds) > 0) & (np.diff(chunk.bounds) < k))
     if short.size:
