@@ -133,7 +133,8 @@ class PostingTable:
     def _mark(self, keys: KeyArray) -> None:
         for slots in self._slots(keys):
             bits = np.left_shift(np.uint8(1), (slots & U32(7)).astype(np.uint8))
-            np.bitwise_or.at(self._filter, slots >> U32(3), bits)
+            # intp indices: ufunc.at's fast path (a third faster than with uint32 ones)
+            np.bitwise_or.at(self._filter, (slots >> U32(3)).astype(np.intp), bits)
 
     def _rebuild_filter(self) -> None:
         """A filter sized for the entries now held (forgotten keys drop out too)."""
