@@ -38,10 +38,29 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from aggregator.settings import FetchSettings
+
 #: Seconds a connection may sit idle before the server gives up on it.
 IO_TIMEOUT = 5.0
 #: Largest request head the server reads.
 MAX_HEAD = 64 * 1024
+
+
+def loopback_fetch_settings(**overrides: Any) -> FetchSettings:
+    """Fetch settings for outlets served on 127.0.0.1: private addresses allowed (the
+    default refuses them), a test user agent and deadlines of a few seconds."""
+    values: dict[str, Any] = {
+        "allow_private_networks": True,
+        "user_agent": "aggregator-test/1.0",
+        "connect_timeout": 2.0,
+        "read_timeout": 2.0,
+        "total_timeout": 4.0,
+        "page_total_timeout": 4.0,
+    }
+    values.update(overrides)
+    return FetchSettings(**values)
+
+
 REASONS = {
     200: "OK",
     204: "No Content",

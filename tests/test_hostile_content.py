@@ -51,22 +51,15 @@ from aggregator.fetch import Fetcher
 from aggregator.outputs.feed import Channel
 from aggregator.outputs.web import create_app
 from aggregator.pipeline import CycleReport, Pipeline
-from aggregator.settings import FetchSettings, HttpSettings, Settings
+from aggregator.settings import HttpSettings, Settings
 from aggregator.store import Store
 from aggregator.store.models import ArticleRow, Base, ClusterRow
 from aggregator.types import OutletConfig
-from tests.loopback import LoopbackServer, respond, serve_app
+from tests.loopback import LoopbackServer, loopback_fetch_settings, respond, serve_app
 
 START = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
-FETCH = FetchSettings(
-    allow_private_networks=True,
-    user_agent="aggregator-test/1.0",
-    connect_timeout=2.0,
-    read_timeout=2.0,
-    total_timeout=4.0,
-    page_total_timeout=4.0,
-    concurrency=1,  # one feed after another: the two databases see the same order
-)
+# one feed after another: the two databases see the same order
+FETCH = loopback_fetch_settings(concurrency=1)
 CHANNEL = Channel(
     title="Hostile test",
     link="https://news.example/",

@@ -35,18 +35,20 @@ from aggregator.types import (
     FetchResult,
     OutletConfig,
 )
-from tests.loopback import Gauge, Handler, LoopbackServer, conditional, hold, respond, trickle
+from tests.loopback import (
+    Gauge,
+    Handler,
+    LoopbackServer,
+    conditional,
+    hold,
+    loopback_fetch_settings,
+    respond,
+    trickle,
+)
 
 START = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 RSS_TYPE = {"Content-Type": "application/rss+xml; charset=utf-8"}
-FETCH = FetchSettings(
-    allow_private_networks=True,
-    user_agent="aggregator-test/1.0",
-    connect_timeout=2.0,
-    read_timeout=2.0,
-    total_timeout=4.0,
-    page_total_timeout=4.0,
-)
+FETCH = loopback_fetch_settings()
 BACKOFF_BASE = timedelta(minutes=15)  # ScheduleSettings.error_backoff_base
 JITTER = 1.25  # ScheduleSettings.jitter: intervals stretch by up to 25 %
 

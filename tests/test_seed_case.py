@@ -28,10 +28,10 @@ from aggregator.devdata import missing_reason, shared_path
 from aggregator.fetch import Fetcher
 from aggregator.outputs.feed import Channel, render_rss
 from aggregator.pipeline import Pipeline
-from aggregator.settings import FetchSettings, Settings
+from aggregator.settings import Settings
 from aggregator.store import Store
 from aggregator.types import ArticleView, Basis, ClusterView, OutletConfig, Relation
-from tests.loopback import Handler, LoopbackServer, respond
+from tests.loopback import Handler, LoopbackServer, loopback_fetch_settings, respond
 
 REPO = Path(__file__).resolve().parent.parent
 OUTLETS = ("AzerNEWS", "Politico", "CBS News")
@@ -43,15 +43,8 @@ AZERNEWS_AT = datetime(2026, 2, 27, 12, 42, tzinfo=UTC)
 FIRST_CYCLE = datetime(2026, 2, 26, 21, 30, tzinfo=UTC)
 SECOND_CYCLE = datetime(2026, 2, 27, 13, 0, tzinfo=UTC)
 RSS_TYPE = {"Content-Type": "application/rss+xml; charset=utf-8"}
-FETCH = FetchSettings(
-    allow_private_networks=True,
-    full_text=False,  # the items link to the real outlets' sites: never fetch them
-    user_agent="aggregator-test/1.0",
-    connect_timeout=2.0,
-    read_timeout=2.0,
-    total_timeout=4.0,
-    page_total_timeout=4.0,
-)
+# the items link to the real outlets' sites: never fetch them
+FETCH = loopback_fetch_settings(full_text=False)
 #: The AzerNEWS-specific framing of the seed's first paragraph.
 AZERNEWS_CLAUSE = re.compile(r",\s*AzerNEWS reports via Politico(?=\.)")
 
