@@ -5,7 +5,7 @@ a second. glibc serves blocks above its mmap threshold (128 KB, raised on the fl
 32 MB) with a fresh ``mmap`` and unmaps them on free, and it trims the top of the heap once
 more than twice that threshold is free. Either way the next batch touches new pages, and
 every first touch is a page fault: on a virtual machine whose host reclaims guest memory
-that costs microseconds a page (docs/design-notes.md, "Allocator settings").
+that costs microseconds a page (docs/design-notes.md, "The process keeps freed memory").
 
 The process tells glibc, once at start, to serve blocks up to 32 MB from the heap, to
 trim the heap only past 128 MB free and to grow it 64 MB at a time. The price is at most

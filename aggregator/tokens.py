@@ -15,8 +15,8 @@ zero, are already a unique key (no byte of a word is zero). Most words are that 
 most words cost one unaligned load. A longer word is a polynomial over its 8-byte limbs,
 l0·R**(n−1) + l1·R**(n−2) + … + l(n−1), the same formula at n = 1. Every key then goes
 through a 64-bit finalizer, a bijection that spreads it over all bits. There is no pass of
-64-bit arithmetic over every byte (an earlier byte polynomial from a cumulative sum cost
-three times as much: DESIGN.md §8 puts the front end on the dedup stage's critical path).
+64-bit arithmetic over every byte (an earlier byte polynomial from a cumulative sum cost two
+to three times as much: DESIGN.md §8 puts the front end on the dedup stage's critical path).
 """
 
 from __future__ import annotations
